@@ -1,0 +1,14 @@
+from django.urls import path
+
+from demo import views
+
+app_name = "demo"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("products/", views.product_list, name="products"),
+    path("products/<slug:slug>/", views.product_detail, name="product"),
+    path("account/", views.account, name="account"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("outside/", views.outside, name="outside"),
+]

@@ -1,0 +1,604 @@
+/*
+ * Co-browse widget: one script tag on the company's site.
+ *
+ *   <script src="https://COBROWSE_HOST/static/cobrowse/widget.js" data-site="SITE_KEY" async></script>
+ *
+ * Exposes one global, window.Cobrowse, and dispatches cobrowse:* events on document.
+ * Nothing of the page leaves the browser until an agent has joined the session.
+ * Bundled by esbuild (scripts/build-static.mjs) into one IIFE with @rrweb/record.
+ */
+import { record } from "@rrweb/record";
+
+(function () {
+  "use strict";
+
+  if (window.Cobrowse) return; // embedded twice: the first one wins
+
+  var script =
+    document.currentScript ||
+    document.querySelector('script[src*="/static/cobrowse/widget.js"][data-site]');
+
+  // Config: every key documented once; overrides come from the script tag's data-* attributes.
+  var config = {
+    // The site key from the embed tag (data-site). Required.
+    site: attr("site", ""),
+    // Origin of the co-browse server: taken from the script's own URL.
+    server: script ? new URL(script.src, location.href).origin : location.origin,
+    // Events are batched for at most this many milliseconds (data-flush-interval).
+    flushInterval: Number(attr("flushInterval", "40")),
+    // Frames longer than this many characters are sent in chunks (data-chunk-size).
+    chunkSize: Number(attr("chunkSize", "262144")),
+    // Reconnect back-off cap in milliseconds (data-reconnect-max).
+    reconnectMax: Number(attr("reconnectMax", "10000")),
+    // Which corner the launcher sits in: "right" or "left" (data-position).
+    position: attr("position", "right"),
+  };
+
+  var Cobrowse = {
+    version: "0.1.0",
+    config: config,
+    start: start,
+    exit: exit,
+    state: function () {
+      return { status: state.status, code: state.code, agent: state.agent };
+    },
+  };
+  window.Cobrowse = Cobrowse;
+
+  var STORAGE_KEY = "cobrowse:" + config.site;
+  var EVENT_FULL_SNAPSHOT = 2;
+  var EVENT_INCREMENTAL = 3;
+  var EVENT_META = 4;
+  var SOURCE_MUTATION = 0;
+
+  var state = {
+    status: "idle", // idle | starting | waiting | active | ended
+    code: null,
+    codeDisplay: null,
+    token: null,
+    agent: null,
+  };
+
+  function attr(name, fallback) {
+    return (script && script.dataset && script.dataset[name]) || fallback;
+  }
+
+  function emit(name, detail, cancelable) {
+    var event = new CustomEvent("cobrowse:" + name, {
+      detail: detail || {},
+      bubbles: true,
+      cancelable: !!cancelable,
+    });
+    return document.dispatchEvent(event);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Session
+  // ---------------------------------------------------------------------------
+
+  function load() {
+    try {
+      return JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function save() {
+    try {
+      sessionStorage.setItem(
+        STORAGE_KEY,
+        JSON.stringify({ token: state.token, code: state.code, codeDisplay: state.codeDisplay })
+      );
+    } catch (e) {
+      /* storage disabled: the session simply does not survive navigation */
+    }
+  }
+
+  function forget() {
+    try {
+      sessionStorage.removeItem(STORAGE_KEY);
+    } catch (e) {
+      /* nothing to forget */
+    }
+  }
+
+  function start() {
+    if (state.status !== "idle" && state.status !== "ended") return Promise.resolve(Cobrowse.state());
+    if (!emit("start", {}, true)) return Promise.resolve(Cobrowse.state());
+    setStatus("starting");
+    return fetch(config.server + "/api/v1/sessions/", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ site: config.site, url: location.href }),
+      credentials: "omit",
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.message || "Could not start co-browse.");
+          return body;
+        });
+      })
+      .then(function (body) {
+        state.token = body.token;
+        state.code = body.code;
+        state.codeDisplay = body.code_display;
+        save();
+        setStatus("waiting");
+        emit("started", { code: body.code });
+        connect();
+        return Cobrowse.state();
+      })
+      .catch(function (error) {
+        setStatus("idle");
+        notify(error.message || "Could not start co-browse. Try again in a moment.", "error");
+        emit("error", { message: String(error.message || error) });
+        return Cobrowse.state();
+      });
+  }
+
+  function exit() {
+    if (!state.token) return;
+    transport.send({ type: "exit" });
+    // The server confirms with an "ended" frame; if the socket is down, end locally anyway.
+    if (!transport.isOpen()) finish("You ended co-browsing.");
+  }
+
+  function finish(message) {
+    stopRecording();
+    transport.close();
+    forget();
+    state.token = null;
+    state.agent = null;
+    setStatus("ended");
+    hidePointer();
+    notify(message, "info");
+    emit("ended", { message: message });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Transport: a WebSocket that queues while closed and reconnects on abnormal closes only
+  // ---------------------------------------------------------------------------
+
+  var transport = (function () {
+    var socket = null;
+    var queue = [];
+    var retries = 0;
+    var timer = null;
+    var stopped = false;
+
+    function url() {
+      var base = config.server.replace(/^http/, "ws");
+      return base + "/ws/customer/?token=" + encodeURIComponent(state.token);
+    }
+
+    function open() {
+      stopped = false;
+      clearTimeout(timer);
+      socket = new WebSocket(url());
+      socket.onopen = function () {
+        retries = 0;
+        seq = 1;
+        var pending = queue;
+        queue = [];
+        pending.forEach(function (text) {
+          socket.send(text);
+        });
+      };
+      socket.onmessage = function (message) {
+        var data;
+        try {
+          data = JSON.parse(message.data);
+        } catch (e) {
+          return;
+        }
+        onServerFrame(data);
+      };
+      socket.onclose = function (event) {
+        socket = null;
+        if (stopped) return;
+        if (event.code >= 4000 && event.code < 5000) {
+          onRefused(event.code, event.reason);
+          return;
+        }
+        // Abnormal close: capped, jittered back-off.
+        var delay = Math.min(config.reconnectMax, 500 * Math.pow(2, retries));
+        delay = delay / 2 + Math.random() * (delay / 2);
+        retries += 1;
+        timer = setTimeout(open, delay);
+      };
+    }
+
+    return {
+      open: open,
+      isOpen: function () {
+        return !!socket && socket.readyState === WebSocket.OPEN;
+      },
+      send: function (data) {
+        var text = typeof data === "string" ? data : JSON.stringify(data);
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
+        else queue.push(text);
+      },
+      close: function () {
+        stopped = true;
+        queue = [];
+        clearTimeout(timer);
+        if (socket) socket.close(1000);
+        socket = null;
+      },
+    };
+  })();
+
+  var lastError = null;
+
+  function connect() {
+    transport.open();
+  }
+
+  function onRefused(code) {
+    if (code === 4001) {
+      // Another tab or page of this customer took over the session.
+      stopRecording();
+      hidePointer();
+      return;
+    }
+    finish(lastError || "Co-browsing has ended.");
+  }
+
+  function onServerFrame(data) {
+    switch (data.type) {
+      case "state":
+        state.code = data.session.code;
+        state.codeDisplay = data.session.code_display;
+        state.agent = data.agent;
+        setStatus(data.agent ? "active" : "waiting");
+        break;
+      case "snapshot.request":
+        snapshot();
+        break;
+      case "agent.joined":
+        state.agent = data.agent;
+        setStatus("active");
+        notify((data.agent || "The agent") + " joined and can see this page.", "info");
+        emit("agent-joined", { agent: data.agent });
+        break;
+      case "agent.disconnected":
+        notify("The agent's connection dropped; they can rejoin.", "info");
+        stopRecording();
+        hidePointer();
+        emit("agent-left", {});
+        break;
+      case "agent.pointer":
+        showPointer(data.x, data.y);
+        break;
+      case "agent.click":
+        showPointer(data.x, data.y);
+        clickCircle(data.x, data.y);
+        break;
+      case "ended":
+        lastError = data.message;
+        finish(data.message);
+        break;
+      case "error":
+        lastError = data.message;
+        if (data.code === "session_not_found" || data.code === "foreign_origin") {
+          finish(data.message);
+        }
+        emit("error", { code: data.code, message: data.message });
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Capture: rrweb, batched, with the widget itself left out of the recording
+  // ---------------------------------------------------------------------------
+
+  var stopFn = null;
+  var buffer = [];
+  var seq = 1;
+  var flushTimer = null;
+  var lastFlush = 0;
+  var hiddenIds = new Set();
+
+  function snapshot() {
+    if (stopFn) {
+      record.takeFullSnapshot(true);
+      return;
+    }
+    hiddenIds = new Set();
+    stopFn = record({
+      emit: capture,
+      blockSelector: "cobrowse-widget",
+      maskInputOptions: { password: true },
+      sampling: { mousemove: 50, scroll: 50, media: 800, input: "last" },
+      recordCanvas: false,
+      collectFonts: false,
+      inlineStylesheet: true,
+      slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
+    });
+  }
+
+  function stopRecording() {
+    if (stopFn) stopFn();
+    stopFn = null;
+    buffer = [];
+    clearTimeout(flushTimer);
+    flushTimer = null;
+  }
+
+  function capture(event) {
+    if (!guard(event)) return;
+    buffer.push(event);
+    if (event.type === EVENT_FULL_SNAPSHOT) {
+      flush();
+      return;
+    }
+    if (flushTimer) return;
+    var wait = Math.max(0, config.flushInterval - (Date.now() - lastFlush));
+    flushTimer = setTimeout(flush, wait);
+  }
+
+  function flush() {
+    clearTimeout(flushTimer);
+    flushTimer = null;
+    if (!buffer.length) return;
+    lastFlush = Date.now();
+    var text = JSON.stringify({ type: "events", seq: seq, events: buffer });
+    var frameSeq = seq;
+    seq += 1;
+    buffer = [];
+    if (text.length <= config.chunkSize) {
+      transport.send(text);
+      return;
+    }
+    var parts = Math.ceil(text.length / config.chunkSize);
+    for (var i = 0; i < parts; i++) {
+      transport.send({
+        type: "chunk",
+        seq: frameSeq,
+        part: i,
+        parts: parts,
+        data: text.slice(i * config.chunkSize, (i + 1) * config.chunkSize),
+      });
+    }
+  }
+
+  // Drop the widget's own element from snapshots and from everything that refers to it.
+  function guard(event) {
+    if (event.type === EVENT_FULL_SNAPSHOT) {
+      prune(event.data.node);
+      return true;
+    }
+    if (event.type !== EVENT_INCREMENTAL) return true;
+    var data = event.data;
+    if (data.source === SOURCE_MUTATION) {
+      data.adds = data.adds.filter(function (add) {
+        if (hiddenIds.has(add.parentId)) return false;
+        if (add.node && add.node.tagName === "cobrowse-widget") {
+          hiddenIds.add(add.node.id);
+          return false;
+        }
+        return true;
+      });
+      data.removes = data.removes.filter(function (r) {
+        return !hiddenIds.has(r.id);
+      });
+      data.texts = data.texts.filter(function (t) {
+        return !hiddenIds.has(t.id);
+      });
+      data.attributes = data.attributes.filter(function (a) {
+        return !hiddenIds.has(a.id);
+      });
+      return data.adds.length + data.removes.length + data.texts.length + data.attributes.length > 0;
+    }
+    return !(data.id !== undefined && hiddenIds.has(data.id));
+  }
+
+  function prune(node) {
+    if (!node || !node.childNodes) return;
+    node.childNodes = node.childNodes.filter(function (child) {
+      if (child.tagName === "cobrowse-widget") {
+        hiddenIds.add(child.id);
+        return false;
+      }
+      return true;
+    });
+    node.childNodes.forEach(prune);
+  }
+
+  // ---------------------------------------------------------------------------
+  // UI: one <cobrowse-widget> element with an open shadow root
+  // ---------------------------------------------------------------------------
+
+  var ui = {};
+
+  var STYLE = [
+    ":host{all:initial;position:fixed;top:0;left:0;width:0;height:0;z-index:2147483647}",
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
+    ".dock{position:fixed;bottom:20px;display:flex;flex-direction:column;gap:8px;align-items:flex-end}",
+    ".dock.left{align-items:flex-start}",
+    "button{cursor:pointer;border:0;border-radius:999px;font-size:14px;font-weight:600}",
+    ".launch{background:#1f4fd1;color:#fff;padding:12px 18px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".launch:hover{background:#173da6}.launch[disabled]{opacity:.6;cursor:progress}",
+    ".panel{background:#fff;color:#111;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);",
+    "padding:14px 16px;min-width:260px;max-width:320px}",
+    ".label{font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.06em}",
+    ".code{font-size:30px;font-weight:700;letter-spacing:.08em;margin:4px 0 6px;color:#111;",
+    "font-variant-numeric:tabular-nums}",
+    ".hint{font-size:13px;color:#444;margin:0}",
+    ".bar{display:flex;align-items:center;gap:10px;margin-top:10px}",
+    ".status{flex:1;font-size:13px;color:#1b5e20;font-weight:600}",
+    ".status.waiting{color:#8a5a00}",
+    ".globe{width:40px;height:40px;background:#c62828;color:#fff;display:flex;align-items:center;",
+    "justify-content:center;padding:0}.globe:hover{background:#a31f1f}",
+    ".globe svg{width:22px;height:22px}",
+    ".toasts{position:fixed;top:16px;right:16px;display:flex;flex-direction:column;gap:8px}",
+    ".toast{background:#222;color:#fff;padding:10px 14px;border-radius:8px;font-size:14px;",
+    "box-shadow:0 4px 14px rgba(0,0,0,.3);max-width:340px}",
+    ".toast.error{background:#b71c1c}",
+    ".pointer{position:fixed;pointer-events:none;transition:transform 60ms linear;display:none}",
+    ".pointer svg{width:22px;height:22px;filter:drop-shadow(0 1px 2px rgba(0,0,0,.5))}",
+    ".pointer span{background:#1f4fd1;color:#fff;font-size:11px;padding:1px 6px;border-radius:8px;",
+    "margin-left:14px;white-space:nowrap}",
+    ".click{position:fixed;width:34px;height:34px;margin:-17px 0 0 -17px;border:4px solid #e53935;",
+    "border-radius:50%;pointer-events:none;animation:ring 1s ease-out forwards}",
+    "@keyframes ring{from{transform:scale(.4);opacity:1}to{transform:scale(1.4);opacity:0}}",
+    "[hidden]{display:none!important}",
+  ].join("");
+
+  var GLOBE =
+    '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
+    '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.5 2.6 3.8 5.6 3.8 9s-1.3 6.4-3.8 9' +
+    'M12 3C9.5 5.6 8.2 8.6 8.2 12s1.3 6.4 3.8 9"/></svg>';
+  var ARROW =
+    '<svg viewBox="0 0 24 24"><path d="M3 2l7 19 2.6-7.4L20 11z" fill="#1f4fd1" stroke="#fff" ' +
+    'stroke-width="1.5"/></svg>';
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "text") node.textContent = props[key];
+      else if (key === "class") node.className = props[key];
+      else node.setAttribute(key, props[key]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(child);
+    });
+    return node;
+  }
+
+  function icon(markup) {
+    // Static, project-owned SVG markup only; never data from the network.
+    var template = document.createElement("template");
+    template.innerHTML = markup;
+    return template.content.firstChild;
+  }
+
+  function mount() {
+    var host = document.createElement("cobrowse-widget");
+    var root = host.attachShadow({ mode: "open" });
+    root.appendChild(el("style", { text: STYLE }));
+
+    ui.launch = el("button", {
+      class: "launch",
+      type: "button",
+      "data-testid": "cobrowse-start",
+      text: "Start Co-browse",
+    });
+    ui.launch.addEventListener("click", start);
+
+    ui.code = el("div", { class: "code", "data-testid": "cobrowse-session-id" });
+    ui.hint = el("p", { class: "hint" });
+    ui.status = el("div", { class: "status", role: "status" });
+    ui.exit = el("button", {
+      class: "globe",
+      type: "button",
+      "data-testid": "cobrowse-exit",
+      title: "Exit co-browse",
+      "aria-label": "Exit co-browse",
+    });
+    ui.exit.appendChild(icon(GLOBE));
+    ui.exit.addEventListener("click", exit);
+
+    ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": "Co-browse" }, [
+      el("div", { class: "label", text: "Your co-browse session ID" }),
+      ui.code,
+      ui.hint,
+      el("div", { class: "bar" }, [ui.status, ui.exit]),
+    ]);
+
+    ui.dock = el("div", { class: "dock " + (config.position === "left" ? "left" : "") }, [
+      ui.panel,
+      ui.launch,
+    ]);
+    ui.dock.style[config.position === "left" ? "left" : "right"] = "20px";
+    ui.toasts = el("div", { class: "toasts", "aria-live": "polite" });
+    ui.pointer = el("div", { class: "pointer", "data-testid": "cobrowse-agent-pointer" });
+    ui.pointer.appendChild(icon(ARROW));
+    ui.pointer.appendChild(el("span", { text: "Agent" }));
+
+    root.appendChild(ui.dock);
+    root.appendChild(ui.toasts);
+    root.appendChild(ui.pointer);
+    ui.root = root;
+    document.body.appendChild(host);
+    render();
+  }
+
+  function setStatus(status) {
+    state.status = status;
+    render();
+  }
+
+  function render() {
+    if (!ui.root) return;
+    var inSession = state.status === "waiting" || state.status === "active";
+    ui.launch.hidden = inSession;
+    ui.launch.disabled = state.status === "starting";
+    ui.launch.textContent = state.status === "starting" ? "Starting…" : "Start Co-browse";
+    ui.panel.hidden = !inSession;
+    ui.code.textContent = state.codeDisplay || "";
+    if (state.status === "active") {
+      ui.status.className = "status";
+      ui.status.textContent = "Co-browsing with " + (state.agent || "an agent");
+      ui.hint.textContent = "The agent sees this page. Fields marked private stay hidden.";
+    } else {
+      ui.status.className = "status waiting";
+      ui.status.textContent = "Waiting for an agent…";
+      ui.hint.textContent = "Read this number to the agent. Nothing is shared until they join.";
+    }
+  }
+
+  function notify(message, kind) {
+    if (!ui.toasts) return;
+    var toast = el("div", { class: "toast " + (kind || ""), role: "status", text: message });
+    ui.toasts.appendChild(toast);
+    setTimeout(function () {
+      toast.remove();
+    }, 6000);
+  }
+
+  function showPointer(x, y) {
+    ui.pointer.style.display = "block";
+    ui.pointer.style.transform = "translate(" + x + "px," + y + "px)";
+  }
+
+  function hidePointer() {
+    if (ui.pointer) ui.pointer.style.display = "none";
+  }
+
+  function clickCircle(x, y) {
+    var ring = el("div", { class: "click", "data-testid": "cobrowse-agent-click" });
+    ring.style.left = x + "px";
+    ring.style.top = y + "px";
+    ui.root.appendChild(ring);
+    setTimeout(function () {
+      ring.remove();
+    }, 1500);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Boot: mount the UI and resume a session this tab already has
+  // ---------------------------------------------------------------------------
+
+  function boot() {
+    if (!config.site) {
+      console.error("[cobrowse] The embed tag has no data-site key; the widget is off.");
+      return;
+    }
+    mount();
+    var saved = load();
+    if (saved && saved.token) {
+      state.token = saved.token;
+      state.code = saved.code;
+      state.codeDisplay = saved.codeDisplay;
+      setStatus("waiting");
+      connect();
+    }
+  }
+
+  if (document.body) boot();
+  else document.addEventListener("DOMContentLoaded", boot);
+})();

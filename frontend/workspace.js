@@ -1,0 +1,377 @@
+/*
+ * Agent Workspace: the Co-browse tab. Joins a session by its ID and mirrors the customer's page
+ * with rrweb's Replayer in live mode, inside a sandboxed iframe (no scripts run in it).
+ * Server data arrives through json_script; nothing from the network is written with innerHTML.
+ */
+import { Replayer } from "@rrweb/replay";
+
+(function () {
+  "use strict";
+
+  var EVENT_FULL_SNAPSHOT = 2;
+  var EVENT_META = 4;
+  var POINTER_INTERVAL = 50; // ms between pointer frames sent to the customer
+  var PAUSE_BANNER_DELAY = 1500; // a page change within the site reconnects faster than this
+
+  function $(testid) {
+    return document.querySelector('[data-testid="' + testid + '"]');
+  }
+
+  var ui = {
+    form: document.getElementById("join-form"),
+    input: $("session-id-input"),
+    join: $("join-cobrowse"),
+    error: document.getElementById("join-error"),
+    session: document.getElementById("session"),
+    code: document.getElementById("session-code"),
+    status: document.getElementById("session-status"),
+    banner: document.getElementById("session-banner"),
+    url: $("url-bar"),
+    size: document.getElementById("viewport-size"),
+    fit: $("zoom-fit"),
+    one: $("zoom-1to1"),
+    exit: $("exit-session"),
+    view: $("cobrowse-view"),
+    sizer: document.getElementById("mirror-sizer"),
+    stage: document.getElementById("mirror-stage"),
+    overlay: document.getElementById("mirror-overlay"),
+    placeholder: document.getElementById("mirror-placeholder"),
+  };
+
+  var current = null; // { code, socket, replayer, width, height, zoom, ended }
+  var zoomMode = "fit";
+
+  // ---------------------------------------------------------------------------
+  // Joining
+  // ---------------------------------------------------------------------------
+
+  ui.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = ui.input.value.replace(/\D/g, "");
+    if (code.length !== 9) {
+      showError("A session ID has 9 digits, like 123 456 789.");
+      return;
+    }
+    join(code);
+  });
+
+  function join(code) {
+    if (current && !current.ended) {
+      showError("You are already in session " + display(current.code) + ". Exit it first.");
+      return;
+    }
+    showError("");
+    ui.join.disabled = true;
+    current = { code: code, retries: 0, ended: false, joined: false };
+    openSocket();
+  }
+
+  function openSocket() {
+    var session = current;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/agent/" + session.code + "/");
+    session.socket = socket;
+    socket.onmessage = function (message) {
+      if (session !== current) return;
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (e) {
+        return;
+      }
+      onFrame(data);
+    };
+    socket.onopen = function () {
+      session.retries = 0;
+    };
+    socket.onclose = function (event) {
+      if (session !== current || session.ended) return;
+      if (event.code >= 4000 && event.code < 5000) {
+        // A refusal: the error frame said why. Nothing to retry.
+        if (!session.joined) resetJoin();
+        else endView(session.lastError || "The session ended.");
+        return;
+      }
+      if (!session.joined) {
+        resetJoin();
+        showError("Could not reach the co-browse server. Check your connection and try again.");
+        return;
+      }
+      // Our network dropped: rejoin the same session with capped back-off.
+      setStatus("Reconnecting…", "paused");
+      var delay = Math.min(10000, 500 * Math.pow(2, session.retries));
+      session.retries += 1;
+      setTimeout(function () {
+        if (session === current && !session.ended) openSocket();
+      }, delay);
+    };
+  }
+
+  function resetJoin() {
+    ui.join.disabled = false;
+    if (current && !current.joined) current = null;
+  }
+
+  function send(data) {
+    if (current && current.socket && current.socket.readyState === WebSocket.OPEN) {
+      current.socket.send(JSON.stringify(data));
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Frames from the server
+  // ---------------------------------------------------------------------------
+
+  function onFrame(data) {
+    switch (data.type) {
+      case "state":
+        current.joined = true;
+        showSession(data.session);
+        break;
+      case "events":
+        onEvents(data.events);
+        break;
+      case "customer.connected":
+        clearTimeout(current.pauseTimer);
+        setBanner("");
+        setStatus("Live", "live");
+        break;
+      case "customer.left":
+        setStatus("Customer is changing page…", "paused");
+        clearTimeout(current.pauseTimer);
+        current.pauseTimer = setTimeout(function () {
+          setStatus("Paused", "paused");
+          setBanner(data.message || "Paused: the customer left the site.");
+        }, PAUSE_BANNER_DELAY);
+        break;
+      case "ended":
+        current.lastError = data.message;
+        endView(data.message);
+        break;
+      case "error":
+        current.lastError = data.message;
+        if (!current.joined) showError(data.message);
+        else setBanner(data.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onEvents(events) {
+    if (!Array.isArray(events)) return;
+    var start = -1;
+    for (var i = 0; i < events.length; i++) {
+      var type = events[i].type;
+      if (type === EVENT_META) {
+        var meta = events[i].data || {};
+        if (meta.href) ui.url.value = meta.href;
+        resize(meta.width, meta.height);
+      }
+      if (type === EVENT_FULL_SNAPSHOT || type === EVENT_META) start = start < 0 ? i : start;
+    }
+    if (start >= 0) {
+      // A new page: a fresh replayer keeps memory bounded to one page's events.
+      newReplayer();
+      setStatus("Live", "live");
+      setBanner("");
+      ui.placeholder.hidden = true;
+    }
+    if (!current.replayer) return; // changes to a page we have not seen yet
+    for (var j = Math.max(start, 0); j < events.length; j++) {
+      current.replayer.addEvent(events[j]);
+    }
+    if (start >= 0 && current.firstMirrorAt === undefined) {
+      current.firstMirrorAt = performance.now();
+    }
+  }
+
+  function newReplayer() {
+    if (current.replayer) {
+      try {
+        current.replayer.destroy();
+      } catch (e) {
+        /* already gone */
+      }
+    }
+    while (ui.stage.firstChild !== ui.overlay && ui.stage.firstChild) {
+      ui.stage.removeChild(ui.stage.firstChild);
+    }
+    var replayer = new Replayer([], {
+      root: ui.stage,
+      liveMode: true,
+      mouseTail: false,
+      showWarning: false,
+      triggerFocus: false,
+      UNSAFE_replayCanvas: false,
+    });
+    // Every event is applied as it arrives: the socket already delivers them in order.
+    replayer.startLive(Date.now() + 1e12);
+    replayer.on("resize", function (size) {
+      resize(size.width, size.height);
+    });
+    ui.stage.appendChild(ui.overlay); // keep the pointer layer above the mirror
+    current.replayer = replayer;
+  }
+
+  // ---------------------------------------------------------------------------
+  // The virtual browser: customer's size, zoom to fit or 1:1, scroll bars when larger
+  // ---------------------------------------------------------------------------
+
+  function resize(width, height) {
+    if (!current || !width || !height) return;
+    current.width = width;
+    current.height = height;
+    ui.size.textContent = width + " × " + height;
+    applyZoom();
+  }
+
+  function applyZoom() {
+    if (!current || !current.width) return;
+    var scale = 1;
+    if (zoomMode === "fit") {
+      var availableW = ui.view.clientWidth - 2;
+      var availableH = ui.view.clientHeight - 2;
+      scale = Math.min(1, availableW / current.width, availableH / current.height);
+    }
+    current.scale = scale;
+    ui.stage.style.width = current.width + "px";
+    ui.stage.style.height = current.height + "px";
+    ui.stage.style.transform = "scale(" + scale + ")";
+    ui.sizer.style.width = Math.round(current.width * scale) + "px";
+    ui.sizer.style.height = Math.round(current.height * scale) + "px";
+    ui.fit.setAttribute("aria-pressed", String(zoomMode === "fit"));
+    ui.one.setAttribute("aria-pressed", String(zoomMode === "1to1"));
+    ui.view.dataset.zoom = zoomMode;
+    ui.view.dataset.scale = scale.toFixed(3);
+  }
+
+  ui.fit.addEventListener("click", function () {
+    zoomMode = "fit";
+    applyZoom();
+  });
+  ui.one.addEventListener("click", function () {
+    zoomMode = "1to1";
+    applyZoom();
+  });
+  window.addEventListener("resize", applyZoom);
+
+  // ---------------------------------------------------------------------------
+  // Pointer mode: the agent points and clicks; nothing reaches the customer's page but that
+  // ---------------------------------------------------------------------------
+
+  var lastPointer = 0;
+  var pointerTimer = null;
+  var pendingPointer = null;
+
+  function pagePoint(event) {
+    var rect = ui.overlay.getBoundingClientRect();
+    var scale = (current && current.scale) || 1;
+    return {
+      x: Math.round(((event.clientX - rect.left) / scale) * 10) / 10,
+      y: Math.round(((event.clientY - rect.top) / scale) * 10) / 10,
+    };
+  }
+
+  ui.overlay.addEventListener("mousemove", function (event) {
+    if (!current || current.ended) return;
+    pendingPointer = pagePoint(event);
+    var wait = POINTER_INTERVAL - (Date.now() - lastPointer);
+    if (wait <= 0) sendPointer();
+    else if (!pointerTimer) pointerTimer = setTimeout(sendPointer, wait);
+  });
+
+  function sendPointer() {
+    clearTimeout(pointerTimer);
+    pointerTimer = null;
+    if (!pendingPointer) return;
+    lastPointer = Date.now();
+    send({ type: "pointer", x: pendingPointer.x, y: pendingPointer.y });
+    pendingPointer = null;
+  }
+
+  ui.overlay.addEventListener("click", function (event) {
+    event.preventDefault();
+    if (!current || current.ended) return;
+    var point = pagePoint(event);
+    send({ type: "click", x: point.x, y: point.y });
+    var ring = document.createElement("div");
+    ring.className = "click-ring";
+    ring.dataset.testid = "agent-click";
+    ring.style.left = point.x + "px";
+    ring.style.top = point.y + "px";
+    ui.overlay.appendChild(ring);
+    setTimeout(function () {
+      ring.remove();
+    }, 1500);
+  });
+
+  // ---------------------------------------------------------------------------
+  // Session panel
+  // ---------------------------------------------------------------------------
+
+  ui.exit.addEventListener("click", function () {
+    if (!current || current.ended) return;
+    send({ type: "exit" });
+  });
+
+  function showSession(session) {
+    ui.session.hidden = false;
+    ui.code.textContent = session.code_display;
+    ui.url.value = session.current_url || "";
+    ui.input.value = "";
+    if (session.viewport) resize(session.viewport.width, session.viewport.height);
+    if (session.status === "paused") {
+      setStatus("Paused", "paused");
+      setBanner("Paused: the customer left the site.");
+    } else {
+      setStatus("Waiting for the customer's page…", "waiting");
+    }
+    ui.exit.disabled = false;
+    document.body.dataset.cobrowse = "joined";
+  }
+
+  function endView(message) {
+    if (!current) return;
+    current.ended = true;
+    clearTimeout(current.pauseTimer);
+    if (current.socket && current.socket.readyState <= WebSocket.OPEN) current.socket.close(1000);
+    setStatus("Ended", "ended");
+    setBanner(message || "The session ended.");
+    ui.exit.disabled = true;
+    ui.join.disabled = false;
+    document.body.dataset.cobrowse = "ended";
+  }
+
+  function setStatus(text, kind) {
+    ui.status.textContent = text;
+    ui.status.className = "chip " + (kind || "");
+  }
+
+  function setBanner(text) {
+    ui.banner.textContent = text;
+    ui.banner.hidden = !text;
+  }
+
+  function showError(text) {
+    ui.error.textContent = text;
+    ui.error.hidden = !text;
+  }
+
+  function display(code) {
+    return code.slice(0, 3) + " " + code.slice(3, 6) + " " + code.slice(6);
+  }
+
+  // Resume the agent's own live session after a reload of the workspace.
+  var existing = document.getElementById("current-session");
+  if (existing) {
+    var session = JSON.parse(existing.textContent);
+    if (session && session.code) join(session.code);
+  }
+
+  window.CobrowseWorkspace = {
+    current: function () {
+      return current && { code: current.code, ended: current.ended, firstMirrorAt: current.firstMirrorAt };
+    },
+  };
+})();

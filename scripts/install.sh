@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into .venv and node_modules, builds the browser bundles
+# and migrates the database. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+echo "==> Installing Python packages"
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+
+echo "==> Installing and building the browser bundles (rrweb, esbuild)"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+npm run --silent build
+
+echo "==> Migrating the database"
+.venv/bin/python manage.py migrate --noinput >/dev/null

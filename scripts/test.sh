@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything (including redis-server and chromium when missing) and runs the whole suite:
+# model, service, API and consumer tests (in-memory and real Redis), then end-to-end tests in
+# headless Chromium against a live daphne server. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> Installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+scripts/install.sh
+mkdir -p test-artifacts
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,49 @@
+from django.contrib import admin, messages
+
+from sessions_app import services
+from sessions_app.models import CobrowseSession
+from sessions_app.realtime import announce_end_sync
+
+
+@admin.register(CobrowseSession)
+class CobrowseSessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "code_display",
+        "status",
+        "mode",
+        "site",
+        "agent",
+        "current_url",
+        "viewport",
+        "created",
+        "ended_at",
+        "end_reason",
+    )
+    list_filter = ("status", "mode", "site", "end_reason")
+    list_select_related = ("site", "agent")
+    search_fields = ("code", "agent__username", "current_url")
+    date_hierarchy = "created"
+    readonly_fields = [f.name for f in CobrowseSession._meta.fields]
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions start from the widget, never from admin
+
+    @admin.display(description="Session ID", ordering="code")
+    def code_display(self, session: CobrowseSession) -> str:
+        return session.code_display
+
+    @admin.display(description="Viewport")
+    def viewport(self, session: CobrowseSession) -> str:
+        if session.viewport_width and session.viewport_height:
+            return f"{session.viewport_width}×{session.viewport_height}"
+        return "-"
+
+    @admin.action(description="End the selected live sessions")
+    def end_sessions(self, request, queryset) -> None:
+        count = 0
+        for session in queryset.live():
+            services.session_end(session=session, reason=CobrowseSession.EndReason.ENDED_BY_STAFF)
+            announce_end_sync(session.pk, CobrowseSession.EndReason.ENDED_BY_STAFF)
+            count += 1
+        self.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)

@@ -1,0 +1,192 @@
+"""REST API under /api/v1/: the widget's public endpoints and the staff endpoints."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from policies.models import Site
+from policies.selectors import site_for_key
+from sessions_app import services
+from sessions_app.models import CobrowseSession, is_supervisor, normalize_code
+from sessions_app.realtime import announce_end_sync
+from sessions_app.services import ServiceError
+
+
+def _error(code: str, message: str, http_status: int) -> Response:
+    return Response({"code": code, "message": message}, status=http_status)
+
+
+class PublicCorsMixin:
+    """The widget calls from the customer's page: allow CORS for the site's own origins only."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    def cors(self, request: HttpRequest, response: Response, site) -> Response:
+        origin = request.headers.get("Origin")
+        if site is not None and site.allows_origin(origin):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Max-Age"] = "600"
+            response["Vary"] = "Origin"
+        return response
+
+
+class SessionCreateSerializer(serializers.Serializer):
+    site = serializers.CharField(help_text="The site key from the embed tag's data-site.")
+    url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SessionCreatedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    code_display = serializers.CharField()
+    token = serializers.CharField(help_text="Secret the widget keeps to reconnect; shown once.")
+    status = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class SessionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    code_display = serializers.CharField()
+    status = serializers.CharField()
+    mode = serializers.CharField()
+    site = serializers.CharField()
+    agent = serializers.CharField(allow_null=True)
+    current_url = serializers.CharField()
+    viewport = serializers.DictField(allow_null=True)
+    created = serializers.CharField()
+    joined_at = serializers.CharField(allow_null=True)
+    ended_at = serializers.CharField(allow_null=True)
+    end_reason = serializers.CharField()
+
+
+class IsSupervisorOrAdmin(permissions.BasePermission):
+    message = "Only supervisors and administrators can see sessions."
+
+    def has_permission(self, request, view) -> bool:
+        return is_supervisor(request.user)
+
+
+class SessionListCreate(PublicCorsMixin, APIView):
+    def get_authenticators(self):
+        # Listing is for staff (session auth); creating is the widget's public call.
+        if self.request.method == "GET":
+            return [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+        return []
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [permissions.IsAuthenticated(), IsSupervisorOrAdmin()]
+        return [permissions.AllowAny()]
+
+    @extend_schema(responses=SessionSerializer(many=True))
+    def get(self, request):
+        sessions = CobrowseSession.objects.select_related("site", "agent")
+        wanted = request.query_params.get("status")
+        if wanted:
+            sessions = sessions.filter(status=wanted)
+        return Response([s.to_dict() for s in sessions[:200]])
+
+    def options(self, request, *args, **kwargs):
+        site = site_for_key(request.query_params.get("site", ""))
+        if site is None:
+            # Preflights carry no body; any site that allows this origin may answer it.
+            origin = request.headers.get("Origin")
+            site = next((s for s in Site.objects.all() if s.allows_origin(origin)), None)
+        return self.cors(request, Response(status=status.HTTP_204_NO_CONTENT), site)
+
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionCreatedSerializer})
+    def post(self, request):
+        body = SessionCreateSerializer(data=request.data)
+        if not body.is_valid():
+            return _error("bad_request", "Send JSON with the site key in 'site'.", 400)
+        site = site_for_key(body.validated_data["site"])
+        if site is None:
+            return _error("unknown_site", "No site has this key; check the embed tag.", 404)
+        if not site.allows_origin(request.headers.get("Origin")):
+            return _error(
+                "foreign_origin", "This page's origin is not one of the site's origins.", 403
+            )
+        try:
+            session, token = services.session_create(
+                site=site, url=body.validated_data.get("url", "")
+            )
+        except ServiceError as e:
+            return self.cors(request, _error(e.code, e.message, e.http_status), site)
+        data = {
+            "code": session.code,
+            "code_display": session.code_display,
+            "token": token,
+            "status": session.status,
+            "expires_in": settings.COBROWSE_WAITING_TIMEOUT,
+        }
+        return self.cors(request, Response(data, status=201), site)
+
+
+def _session_by_code(code: str) -> CobrowseSession | None:
+    return (
+        CobrowseSession.objects.filter(code=normalize_code(code))
+        .select_related("site", "agent")
+        .order_by("-created")
+        .first()
+    )
+
+
+class SessionDetail(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsSupervisorOrAdmin]
+
+    @extend_schema(responses=SessionSerializer)
+    def get(self, request, code: str):
+        session = _session_by_code(code)
+        if session is None:
+            return _error("session_not_found", "No session has this ID.", 404)
+        return Response(session.to_dict())
+
+
+class SessionEnd(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    def post(self, request, code: str):
+        session = _session_by_code(code)
+        if session is None:
+            return _error("session_not_found", "No session has this ID.", 404)
+        own = session.agent_id == request.user.pk
+        if not (own or is_supervisor(request.user)):
+            return _error(
+                "forbidden",
+                "Only the session's agent, supervisors and administrators can end it.",
+                403,
+            )
+        if not session.is_live:
+            return _error("already_ended", "This session has already ended.", 409)
+        reason = (
+            CobrowseSession.EndReason.AGENT_EXIT
+            if own
+            else CobrowseSession.EndReason.ENDED_BY_STAFF
+        )
+        session = services.session_end(session=session, reason=reason)
+        announce_end_sync(session.pk, reason)
+        return Response(session.to_dict())
+
+
+class SitePolicy(PublicCorsMixin, APIView):
+    """What the widget needs to know about its site before it records anything."""
+
+    def get(self, request, key: str):
+        site = site_for_key(key)
+        if site is None:
+            return _error("unknown_site", "No site has this key; check the embed tag.", 404)
+        if request.headers.get("Origin") and not site.allows_origin(request.headers["Origin"]):
+            return _error(
+                "foreign_origin", "This page's origin is not one of the site's origins.", 403
+            )
+        return self.cors(request, Response(site.to_dict()), site)
+
+    def options(self, request, *args, **kwargs):
+        return self.cors(request, Response(status=204), site_for_key(kwargs.get("key", "")))

@@ -1,0 +1,361 @@
+"""One consumer per role. Customer frames are relayed to the agent as the raw text received."""
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.models import CobrowseSession
+from sessions_app.realtime import agent_group, announce_end, customer_group
+from sessions_app.services import ServiceError
+
+log = logging.getLogger("cobrowse.consumers")
+
+FULL_SNAPSHOT = 2  # rrweb EventType.FullSnapshot
+META = 4  # rrweb EventType.Meta
+CLOSE_ENDED = 4000
+CLOSE_SUPERSEDED = 4001
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return None
+
+
+class _SessionSocket(AsyncWebsocketConsumer):
+    """What both roles share: refusals, JSON frames, error frames and the end of a session."""
+
+    session_id: int | None = None
+    ended = False
+
+    async def refuse(self, error: ServiceError) -> None:
+        # Accept first so that the browser can read why; a rejected handshake only says 1006.
+        await self.accept()
+        await self.send_json(error.to_frame())
+        await self.close(code=error.close_code)
+
+    async def send_json(self, data: dict) -> None:
+        await self.send(text_data=json.dumps(data, separators=(",", ":")))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    def parse(self, text_data: str | None) -> dict | None:
+        """Decode a frame, or return None after queueing an error frame for the sender."""
+        if text_data is None:
+            asyncio.ensure_future(self.send_error("bad_frame", "Send JSON text frames."))
+            return None
+        try:
+            data = json.loads(text_data)
+        except ValueError:
+            asyncio.ensure_future(self.send_error("bad_json", "The frame is not valid JSON."))
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            asyncio.ensure_future(
+                self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
+            )
+            return None
+        return data
+
+    async def end_session(self, reason: str) -> None:
+        session = await database_sync_to_async(CobrowseSession.objects.get)(pk=self.session_id)
+        await database_sync_to_async(services.session_end)(session=session, reason=reason)
+        await announce_end(self.session_id, reason)
+
+    async def session_ended(self, event: dict) -> None:
+        self.ended = True
+        await self.send_json(
+            {"type": "ended", "reason": event["reason"], "message": event["message"]}
+        )
+        await self.close(code=CLOSE_ENDED)
+
+
+class CustomerConsumer(_SessionSocket):
+    """The widget on the customer's page. Authorised by its token, not by the session code."""
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("token") or [""])[0]
+        origin = _header(self.scope, b"origin")
+        try:
+            session = await database_sync_to_async(services.session_customer_connect)(
+                token=token, origin=origin
+            )
+        except ServiceError as error:
+            await self.refuse(error)
+            return
+        self.session_id = session.pk
+        self.agent_present = session.agent_id is not None
+        self.expected_seq = 1
+        self.awaiting_snapshot = True
+        self.chunks: list[str] = []
+        self.chunk_bytes = 0
+        await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "state",
+                "session": {"code": session.code, "code_display": session.code_display},
+                "status": session.status,
+                "mode": session.mode,
+                "agent": session.agent.get_full_name() or session.agent.get_username()
+                if session.agent
+                else None,
+            }
+        )
+        # An older tab or page of the same customer gives way to this one.
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "customer.superseded", "channel": self.channel_name},
+        )
+        await self.channel_layer.group_send(
+            agent_group(self.session_id), {"type": "customer.connected"}
+        )
+        if self.agent_present:
+            # A new page (or a reconnect) starts with a full snapshot for the agent.
+            await self.request_snapshot("reconnected")
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id is None:
+            return
+        await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        if self.ended or getattr(self, "superseded", False):
+            return
+        session = await database_sync_to_async(services.session_customer_left)(
+            session_id=self.session_id
+        )
+        if session is not None and session.is_live:
+            await self.channel_layer.group_send(
+                agent_group(self.session_id), {"type": "customer.left"}
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is not None and len(text_data) > settings.COBROWSE_MAX_FRAME_BYTES:
+            await self.send_error("too_large", "The frame is larger than the server accepts.")
+            return
+        data = self.parse(text_data)
+        if data is None:
+            return
+        kind = data["type"]
+        if kind == "events":
+            await self.on_events(data, text_data)
+        elif kind == "chunk":
+            await self.on_chunk(data)
+        elif kind == "exit":
+            await self.end_session(CobrowseSession.EndReason.CUSTOMER_EXIT)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+
+    async def on_events(self, data: dict, text: str) -> None:
+        seq, events = data.get("seq"), data.get("events")
+        if not isinstance(seq, int) or not isinstance(events, list):
+            await self.send_error(
+                "bad_frame", "An events frame has an integer 'seq' and a list 'events'."
+            )
+            return
+        if not self.agent_present:
+            return  # nothing of the page is relayed before an agent joins
+        has_snapshot = any(isinstance(e, dict) and e.get("type") == FULL_SNAPSHOT for e in events)
+        if seq != self.expected_seq and not has_snapshot:
+            await self.request_snapshot("gap")
+            self.expected_seq = seq + 1
+            return
+        self.expected_seq = seq + 1
+        if self.awaiting_snapshot and not has_snapshot:
+            return  # the agent cannot apply changes to a page it has not seen
+        if has_snapshot:
+            self.awaiting_snapshot = False
+            await self.record_page(events)
+        await self.channel_layer.group_send(
+            agent_group(self.session_id), {"type": "relay.customer", "text": text}
+        )
+
+    async def on_chunk(self, data: dict) -> None:
+        part, parts, piece = data.get("part"), data.get("parts"), data.get("data")
+        if not (
+            isinstance(part, int)
+            and isinstance(parts, int)
+            and isinstance(piece, str)
+            and part == len(self.chunks)
+            and 0 <= part < parts
+        ):
+            self.chunks, self.chunk_bytes = [], 0
+            await self.send_error("bad_chunk", "Chunks must arrive in order, numbered from 0.")
+            await self.request_snapshot("bad_chunk")
+            return
+        self.chunk_bytes += len(piece)
+        if self.chunk_bytes > settings.COBROWSE_MAX_SNAPSHOT_BYTES:
+            self.chunks, self.chunk_bytes = [], 0
+            await self.send_error(
+                "snapshot_too_large",
+                "The page is too large to share (COBROWSE_MAX_SNAPSHOT_BYTES).",
+            )
+            return
+        self.chunks.append(piece)
+        if part + 1 < parts:
+            return
+        text = "".join(self.chunks)
+        self.chunks, self.chunk_bytes = [], 0
+        inner = self.parse(text)
+        if inner is None or inner.get("type") != "events":
+            await self.send_error("bad_chunk", "Reassembled chunks must form an events frame.")
+            return
+        await self.on_events(inner, text)
+
+    async def request_snapshot(self, why: str) -> None:
+        self.awaiting_snapshot = True
+        await self.send_json({"type": "snapshot.request", "reason": why})
+
+    async def record_page(self, events: list) -> None:
+        for event in events:
+            if isinstance(event, dict) and event.get("type") == META:
+                meta = event.get("data") or {}
+                try:
+                    url = str(meta.get("href", ""))
+                    width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
+                except (TypeError, ValueError):
+                    return
+                await database_sync_to_async(services.session_record_page)(
+                    session_id=self.session_id, url=url, width=width, height=height
+                )
+                return
+
+    # Group events
+
+    async def agent_joined(self, event: dict) -> None:
+        self.agent_present = True
+        await self.request_snapshot("agent_joined")
+        await self.send_json({"type": "agent.joined", "agent": event["agent"]})
+
+    async def agent_disconnected(self, event: dict) -> None:
+        await self.send_json({"type": "agent.disconnected"})
+
+    async def agent_pointer(self, event: dict) -> None:
+        await self.send(text_data=event["text"])
+
+    async def customer_superseded(self, event: dict) -> None:
+        if event["channel"] != self.channel_name:
+            self.superseded = True
+            await self.send_error("superseded", "Co-browsing continues in another tab or page.")
+            await self.close(code=CLOSE_SUPERSEDED)
+
+
+class AgentConsumer(_SessionSocket):
+    """The agent's mirror of one session. Connecting is joining."""
+
+    pause_task: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        code = self.scope["url_route"]["kwargs"]["code"]
+        if user is None or not user.is_authenticated:
+            await self.refuse(
+                ServiceError("not_authenticated", "Log in to join a session.", close_code=4401)
+            )
+            return
+        try:
+            session = await database_sync_to_async(services.session_join)(agent=user, code=code)
+        except ServiceError as error:
+            await self.refuse(error)
+            return
+        self.session_id = session.pk
+        self.agent_name = user.get_full_name() or user.get_username()
+        await self.channel_layer.group_add(agent_group(self.session_id), self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "state", "session": session.to_dict()})
+        if session.status == CobrowseSession.Status.PAUSED:
+            self.start_pause_timer()
+        await self.channel_layer.group_send(
+            customer_group(self.session_id), {"type": "agent.joined", "agent": self.agent_name}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.pause_task:
+            self.pause_task.cancel()
+        if self.session_id is None:
+            return
+        await self.channel_layer.group_discard(agent_group(self.session_id), self.channel_name)
+        if not self.ended:
+            await self.channel_layer.group_send(
+                customer_group(self.session_id), {"type": "agent.disconnected"}
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is not None and len(text_data) > 4096:
+            await self.send_error("too_large", "Agent frames are small; this one is too large.")
+            return
+        data = self.parse(text_data)
+        if data is None:
+            return
+        kind = data["type"]
+        if kind in ("pointer", "click"):
+            x, y = data.get("x"), data.get("y")
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
+                await self.send_error("bad_frame", f"A {kind} frame has numeric 'x' and 'y'.")
+                return
+            frame = {"type": f"agent.{kind}", "x": round(float(x), 1), "y": round(float(y), 1)}
+            await self.channel_layer.group_send(
+                customer_group(self.session_id),
+                {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
+            )
+        elif kind == "snapshot.request":
+            await self.channel_layer.group_send(
+                customer_group(self.session_id), {"type": "agent.joined", "agent": self.agent_name}
+            )
+        elif kind == "exit":
+            await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind in ("input", "navigate", "write.request"):
+            await self.send_error(
+                "wrong_mode", "The session is in pointer mode: the agent can point and click only."
+            )
+        else:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+
+    def start_pause_timer(self) -> None:
+        if self.pause_task:
+            self.pause_task.cancel()
+        self.pause_task = asyncio.ensure_future(self.end_after_pause())
+
+    async def end_after_pause(self) -> None:
+        await asyncio.sleep(settings.COBROWSE_PAUSE_TIMEOUT)
+        session = await database_sync_to_async(
+            CobrowseSession.objects.filter(pk=self.session_id).first
+        )()
+        if session is None or session.status != CobrowseSession.Status.PAUSED:
+            return
+        if session.expiry_reason(timezone.now() + timedelta(seconds=1)):
+            await self.end_session(CobrowseSession.EndReason.PAUSE_TIMEOUT)
+
+    # Group events
+
+    async def relay_customer(self, event: dict) -> None:
+        await self.send(text_data=event["text"])
+
+    async def customer_connected(self, event: dict) -> None:
+        if self.pause_task:
+            self.pause_task.cancel()
+            self.pause_task = None
+        await self.send_json({"type": "customer.connected"})
+
+    async def customer_left(self, event: dict) -> None:
+        self.start_pause_timer()
+        await self.send_json(
+            {
+                "type": "customer.left",
+                "message": "Paused: the customer left the site.",
+                "timeout": settings.COBROWSE_PAUSE_TIMEOUT,
+            }
+        )

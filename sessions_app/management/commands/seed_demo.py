@@ -1,0 +1,109 @@
+"""Demo users, groups and the "Demo shop" site. Idempotent: run it as often as you like."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from policies.models import Site, normalize_origin
+from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
+
+DEMO_SITE_NAME = "Demo shop"
+DEFAULT_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+# username, password, first name, last name, group (None: superuser), role shown in the summary
+DEMO_USERS = [
+    ("admin", "admin-demo-pass", "", "", None, "administrator (staff, superuser)"),
+    ("agent1", "agent1-demo-pass", "Alice", "Agent", AGENTS_GROUP, "agent"),
+    ("agent2", "agent2-demo-pass", "Bob", "Agent", AGENTS_GROUP, "agent"),
+    ("supervisor", "supervisor-demo-pass", "Sam", "Supervisor", SUPERVISORS_GROUP, "supervisor"),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update the demo users (admin, agent1, agent2, supervisor), the Agents and "
+        "Supervisors groups and the 'Demo shop' site. Safe to run many times."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--origin",
+            action="append",
+            dest="origins",
+            metavar="ORIGIN",
+            help=(
+                "An origin the demo shop is served from (repeatable). "
+                f"Default: {' and '.join(DEFAULT_ORIGINS)}."
+            ),
+        )
+
+    def handle(self, *args, **options) -> None:
+        origins = self._origins(options.get("origins") or DEFAULT_ORIGINS)
+        with transaction.atomic():
+            groups = {
+                name: Group.objects.get_or_create(name=name)[0]
+                for name in (AGENTS_GROUP, SUPERVISORS_GROUP)
+            }
+            for username, password, first, last, group, _role in DEMO_USERS:
+                self._user(username, password, first, last, groups.get(group) if group else None)
+            site, created = self._site(origins)
+        self._summary(site, created, origins)
+
+    def _origins(self, values: list[str]) -> list[str]:
+        result = []
+        for value in values:
+            try:
+                result.append(normalize_origin(value))
+            except ValueError as e:
+                raise CommandError(f"Bad --origin: {e}") from None
+        return list(dict.fromkeys(result))
+
+    def _user(self, username: str, password: str, first: str, last: str, group) -> None:
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(username=username)
+        user.first_name = first
+        user.last_name = last
+        user.is_active = True
+        if group is None:
+            user.is_staff = True
+            user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        if group is not None:
+            user.groups.add(group)
+
+    def _site(self, origins: list[str]) -> tuple[Site, bool]:
+        site = Site.objects.filter(name=DEMO_SITE_NAME).first()
+        if site is None:
+            site = Site(name=DEMO_SITE_NAME, write_mode_enabled=True, submit_restricted=True)
+            created = True
+        else:
+            created = False  # the key is never touched: embed tags already out there keep working
+        site.allowed_origins = "\n".join(origins)
+        site.save()
+        return site, created
+
+    def _summary(self, site: Site, created: bool, origins: list[str]) -> None:
+        base = origins[0]
+        out = self.stdout
+        out.write(self.style.SUCCESS("Demo data is ready."))
+        out.write("")
+        out.write(f"Site '{site.name}' {'created' if created else 'updated'}: key {site.key}")
+        out.write(f"  allowed origins: {', '.join(origins)}")
+        out.write("")
+        links = [
+            ("Workspace", f"{base}/workspace/"),
+            ("Demo shop", f"{base}/demo/"),
+            ("Admin", f"{base}/admin/"),
+        ]
+        width = max(len(name) for name, _ in links)
+        for name, url in links:
+            out.write(f"  {name.ljust(width)}  {url}")
+        out.write("")
+        rows = [("User", "Password", "Role")] + [(u, p, role) for u, p, *_, role in DEMO_USERS]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for i, (user, password, role) in enumerate(rows):
+            out.write(f"  {user.ljust(widths[0])}  {password.ljust(widths[1])}  {role}")
+            if i == 0:
+                out.write(f"  {'-' * widths[0]}  {'-' * widths[1]}  {'-' * widths[2]}")

@@ -1,0 +1,205 @@
+import hashlib
+from datetime import datetime, timedelta
+from typing import TypedDict
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from policies.models import Site
+
+AGENTS_GROUP = "Agents"
+SUPERVISORS_GROUP = "Supervisors"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def format_code(code: str) -> str:
+    """`123456789` -> `123 456 789`, the way customers read it out."""
+    return f"{code[:3]} {code[3:6]} {code[6:]}"
+
+
+def normalize_code(value: str) -> str:
+    """Accept what an agent types: spaces, dashes and dots are ignored."""
+    return "".join(ch for ch in str(value) if ch.isdigit())
+
+
+class SessionDict(TypedDict):
+    code: str
+    code_display: str
+    status: str
+    mode: str
+    site: str
+    agent: str | None
+    current_url: str
+    viewport: dict[str, int] | None
+    created: str
+    joined_at: str | None
+    ended_at: str | None
+    end_reason: str
+
+
+class CobrowseSessionQuerySet(models.QuerySet):
+    def live(self) -> "CobrowseSessionQuerySet":
+        return self.exclude(status=CobrowseSession.Status.ENDED)
+
+    def active_for(self, agent) -> "CobrowseSession | None":
+        return self.live().filter(agent=agent).first()
+
+    def by_code(self, code: str) -> "CobrowseSession | None":
+        return self.live().filter(code=normalize_code(code)).select_related("site", "agent").first()
+
+    def by_token(self, token: str) -> "CobrowseSession | None":
+        return (
+            self.filter(customer_token_hash=hash_token(token))
+            .select_related("site", "agent")
+            .first()
+        )
+
+
+class CobrowseSession(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for an agent"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused (customer left the site)"
+        ENDED = "ended", "Ended"
+
+    class Mode(models.TextChoices):
+        POINTER = "pointer", "Pointer"
+        WRITE = "write", "Write"
+
+    class EndReason(models.TextChoices):
+        NONE = "", "-"
+        CUSTOMER_EXIT = "customer_exit", "Customer exited"
+        AGENT_EXIT = "agent_exit", "Agent exited"
+        EXPIRED = "expired", "No agent joined in time"
+        PAUSE_TIMEOUT = "pause_timeout", "Customer did not come back in time"
+        ENDED_BY_STAFF = "ended_by_staff", "Ended by a supervisor or administrator"
+
+    LIVE_STATUSES = (Status.WAITING, Status.ACTIVE, Status.PAUSED)
+
+    code = models.CharField(max_length=9, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.POINTER)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="sessions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cobrowse_sessions",
+    )
+    # Only the hash is stored: the token in the customer's browser is what lets the widget reconnect.
+    customer_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    current_url = models.URLField(max_length=2000, blank=True)
+    viewport_width = models.PositiveIntegerField(null=True, blank=True)
+    viewport_height = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(
+        max_length=20, choices=EndReason.choices, default=EndReason.NONE, blank=True
+    )
+
+    objects = CobrowseSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # An agent co-browses with one customer at a time.
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=Q(status__in=["waiting", "active", "paused"]),
+                name="one_live_session_per_agent",
+            ),
+            # The code identifies a live session; ended codes may come back later.
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=Q(status__in=["waiting", "active", "paused"]),
+                name="code_unique_among_live_sessions",
+            ),
+            # Active and paused sessions have their (one) agent; waiting ones have none yet.
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "ended"]) | Q(agent__isnull=False),
+                name="joined_session_has_agent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="waiting") | Q(agent__isnull=True),
+                name="waiting_session_has_no_agent",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{9}$"), name="code_is_nine_digits"
+            ),
+        ]
+        indexes = [
+            # The expiry sweep: live sessions by status and age.
+            models.Index(fields=["status", "created"], name="session_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.code_display} ({self.status})"
+
+    @property
+    def code_display(self) -> str:
+        return format_code(self.code)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != self.Status.ENDED
+
+    def expiry_reason(self, now: datetime | None = None) -> str | None:
+        """Why this live session should end now, or None."""
+        now = now or timezone.now()
+        if self.status == self.Status.WAITING:
+            limit = timedelta(seconds=settings.COBROWSE_WAITING_TIMEOUT)
+            if now - self.created > limit:
+                return self.EndReason.EXPIRED
+        if self.status == self.Status.PAUSED and self.paused_at:
+            limit = timedelta(seconds=settings.COBROWSE_PAUSE_TIMEOUT)
+            if now - self.paused_at > limit:
+                return self.EndReason.PAUSE_TIMEOUT
+        return None
+
+    def end(self, *, reason: str) -> None:
+        if not self.is_live:
+            return
+        self.status = self.Status.ENDED
+        self.end_reason = reason
+        self.ended_at = timezone.now()
+        self.save(update_fields=["status", "end_reason", "ended_at"])
+
+    def to_dict(self) -> SessionDict:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        viewport = None
+        if self.viewport_width and self.viewport_height:
+            viewport = {"width": self.viewport_width, "height": self.viewport_height}
+        return {
+            "code": self.code,
+            "code_display": self.code_display,
+            "status": self.status,
+            "mode": self.mode,
+            "site": self.site.name,
+            "agent": self.agent.get_username() if self.agent else None,
+            "current_url": self.current_url,
+            "viewport": viewport,
+            "created": self.created.isoformat(),
+            "joined_at": iso(self.joined_at),
+            "ended_at": iso(self.ended_at),
+            "end_reason": self.end_reason,
+        }
+
+
+def is_agent(user) -> bool:
+    return user.is_authenticated and user.groups.filter(name=AGENTS_GROUP).exists()
+
+
+def is_supervisor(user) -> bool:
+    return user.is_authenticated and (
+        user.is_staff or user.groups.filter(name=SUPERVISORS_GROUP).exists()
+    )

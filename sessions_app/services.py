@@ -1,0 +1,205 @@
+"""Operations that views and consumers share. Keyword-only; atomic where they write."""
+
+import logging
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from policies.models import Site
+from sessions_app.models import CobrowseSession, hash_token, is_agent, normalize_code
+
+log = logging.getLogger("cobrowse.sessions")
+Status = CobrowseSession.Status
+
+
+class ServiceError(Exception):
+    """A refusal with a stable machine code, a message for people and a WebSocket close code."""
+
+    def __init__(self, code: str, message: str, *, close_code: int = 4400, http_status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close_code = close_code
+        self.http_status = http_status
+
+    def to_frame(self) -> dict:
+        return {"type": "error", "code": self.code, "message": self.message}
+
+
+def _not_found() -> ServiceError:
+    return ServiceError(
+        "session_not_found",
+        "No live co-browse session has this ID. Check the digits with the customer; "
+        "IDs expire after 15 minutes without an agent.",
+        close_code=4404,
+        http_status=404,
+    )
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**9):09d}"
+
+
+def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
+    """Start a waiting session for a customer; returns it and the customer's secret token."""
+    session_expire_stale()
+    token = secrets.token_urlsafe(32)
+    for _ in range(20):
+        try:
+            with transaction.atomic():
+                session = CobrowseSession.objects.create(
+                    code=_new_code(),
+                    site=site,
+                    customer_token_hash=hash_token(token),
+                    current_url=url[:2000] if site.allows_url(url) else "",
+                )
+            log.info("session %s created on site %s", session.pk, site.pk)
+            return session, token
+        except IntegrityError:
+            continue  # the code collided with a live one: draw again
+    raise ServiceError("no_code", "Could not allocate a session ID; try again.", http_status=503)
+
+
+def session_expire_stale(*, now=None) -> int:
+    """End live sessions that have waited or stayed paused too long. Returns how many."""
+    now = now or timezone.now()
+    ended = 0
+    candidates = CobrowseSession.objects.filter(status__in=[Status.WAITING, Status.PAUSED])
+    for session in candidates:
+        reason = session.expiry_reason(now)
+        if reason:
+            session.end(reason=reason)
+            ended += 1
+    return ended
+
+
+def _end_if_expired(session: CobrowseSession) -> bool:
+    reason = session.expiry_reason()
+    if reason:
+        session.end(reason=reason)
+        return True
+    return False
+
+
+def session_join(*, agent, code: str) -> CobrowseSession:
+    """An agent joins by the ID the customer reads out. Rejoining one's own session is allowed."""
+    # Expire first, outside the transaction: a refusal below must not roll the expiry back.
+    for stale in CobrowseSession.objects.live().filter(
+        Q(code=normalize_code(code)) | Q(agent=agent)
+    ):
+        _end_if_expired(stale)
+    with transaction.atomic():
+        return _join(agent=agent, code=code)
+
+
+def _join(*, agent, code: str) -> CobrowseSession:
+    if not is_agent(agent):
+        raise ServiceError(
+            "not_an_agent",
+            "Only members of the Agents group can join co-browse sessions.",
+            close_code=4403,
+            http_status=403,
+        )
+    code = normalize_code(code)
+    if len(code) != 9:
+        raise ServiceError(
+            "bad_code", "A session ID has 9 digits, like 123 456 789.", close_code=4400
+        )
+    session = (
+        CobrowseSession.objects.select_for_update()
+        .filter(code=code, status__in=CobrowseSession.LIVE_STATUSES)
+        .select_related("site", "agent")
+        .first()
+    )
+    if session is None:
+        raise _not_found()
+    if session.agent_id == agent.pk:
+        return session
+    if session.agent_id is not None:
+        raise ServiceError(
+            "session_taken",
+            "Another agent is already in this session; co-browse has one agent per session.",
+            close_code=4409,
+            http_status=409,
+        )
+    current = CobrowseSession.objects.active_for(agent)
+    if current is not None:
+        raise ServiceError(
+            "agent_busy",
+            f"You already have a live co-browse session ({current.code_display}). "
+            "Exit it before joining another.",
+            close_code=4409,
+            http_status=409,
+        )
+    session.agent = agent
+    session.status = Status.ACTIVE
+    session.joined_at = timezone.now()
+    try:
+        with transaction.atomic():
+            session.save(update_fields=["agent", "status", "joined_at"])
+    except IntegrityError:
+        # A concurrent join won the race; the constraints keep the invariant.
+        raise ServiceError(
+            "session_taken",
+            "Another agent joined this session a moment ago.",
+            close_code=4409,
+            http_status=409,
+        ) from None
+    log.info("session %s joined by agent %s", session.pk, agent.pk)
+    return session
+
+
+def session_customer_connect(*, token: str, origin: str | None) -> CobrowseSession:
+    """The widget (re)connects with its token: resume a paused session."""
+    session = CobrowseSession.objects.by_token(token) if token else None
+    if session is None or not session.is_live or _end_if_expired(session):
+        raise ServiceError(
+            "session_not_found",
+            "This co-browse session has ended or expired.",
+            close_code=4404,
+            http_status=404,
+        )
+    if not session.site.allows_origin(origin):
+        raise ServiceError(
+            "foreign_origin",
+            "This page is not on the site the session was started on.",
+            close_code=4403,
+            http_status=403,
+        )
+    if session.status == Status.PAUSED:
+        session.status = Status.ACTIVE
+        session.paused_at = None
+        session.save(update_fields=["status", "paused_at"])
+    return session
+
+
+def session_customer_left(*, session_id: int) -> CobrowseSession | None:
+    """The widget's socket closed without an exit: pause (the agent waits for the customer)."""
+    session = CobrowseSession.objects.filter(pk=session_id).select_related("site", "agent").first()
+    if session is None or session.status != Status.ACTIVE:
+        return session
+    session.status = Status.PAUSED
+    session.paused_at = timezone.now()
+    session.save(update_fields=["status", "paused_at"])
+    return session
+
+
+def session_record_page(*, session_id: int, url: str, width: int, height: int) -> None:
+    """Remember where the customer is (from each full snapshot's meta event)."""
+    session = CobrowseSession.objects.filter(pk=session_id).select_related("site").first()
+    if session is None:
+        return
+    fields = {"viewport_width": max(0, width), "viewport_height": max(0, height)}
+    if session.site.allows_url(url):
+        fields["current_url"] = url[:2000]
+    CobrowseSession.objects.filter(pk=session_id).update(**fields)
+
+
+def session_end(*, session: CobrowseSession, reason: str) -> CobrowseSession:
+    with transaction.atomic():
+        session = CobrowseSession.objects.select_for_update().get(pk=session.pk)
+        session.end(reason=reason)
+    log.info("session %s ended: %s", session.pk, reason)
+    return session

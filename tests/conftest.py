@@ -1,0 +1,115 @@
+"""The fixed cast: an agent, a second agent, a supervisor, an administrator, a user with no role.
+
+Browser tests are sorted last: sync Playwright leaves an event loop running that breaks
+pytest-asyncio tests collected after it.
+"""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.contrib.auth.models import Group, User
+
+from policies.models import Site
+from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
+
+SITE_ORIGIN = "https://shop.example.com"
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: 1 if "/e2e/" in str(item.fspath) else 0)
+
+
+def _user(username: str, *, group: str | None = None, **extra) -> User:
+    user = User.objects.create_user(username, password=f"{username}-pass", **extra)
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def agent(db) -> User:
+    return _user("alice", group=AGENTS_GROUP, first_name="Alice", last_name="Agent")
+
+
+@pytest.fixture
+def second_agent(db) -> User:
+    return _user("bob", group=AGENTS_GROUP, first_name="Bob", last_name="Agent")
+
+
+@pytest.fixture
+def supervisor(db) -> User:
+    return _user("sam", group=SUPERVISORS_GROUP)
+
+
+@pytest.fixture
+def administrator(db) -> User:
+    return _user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def nobody(db) -> User:
+    return _user("nobody")
+
+
+@pytest.fixture
+def site(db) -> Site:
+    return Site.objects.create(name="Shop", allowed_origins=SITE_ORIGIN)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on loopback, private to this test run."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/test.sh, which installs it")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["memory", "redis-pubsub", "redis-core"])
+def channel_layer_kind(request, settings):
+    """Run a consumer test against each channel layer the settings can choose."""
+    if request.param == "memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        backend = (
+            "channels_redis.pubsub.RedisPubSubChannelLayer"
+            if request.param == "redis-pubsub"
+            else "channels_redis.core.RedisChannelLayer"
+        )
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": backend,
+                "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}]},
+            }
+        }
+    return request.param
