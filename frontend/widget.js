@@ -312,7 +312,7 @@ import { record } from "@rrweb/record";
       emit: capture,
       blockSelector: "cobrowse-widget",
       maskInputOptions: { password: true },
-      sampling: { mousemove: 50, scroll: 50, media: 800, input: "last" },
+      sampling: { mousemove: 50, scroll: 50, media: 800 },
       recordCanvas: false,
       collectFonts: false,
       inlineStylesheet: true,
@@ -543,7 +543,7 @@ import { record } from "@rrweb/record";
     if (state.status === "active") {
       ui.status.className = "status";
       ui.status.textContent = "Co-browsing with " + (state.agent || "an agent");
-      ui.hint.textContent = "The agent sees this page. Fields marked private stay hidden.";
+      ui.hint.textContent = "The agent sees this tab of the site, nothing else on your screen.";
     } else {
       ui.status.className = "status waiting";
       ui.status.textContent = "Waiting for an agent…";

@@ -57,7 +57,11 @@ import { Replayer } from "@rrweb/replay";
 
   function join(code) {
     if (current && !current.ended) {
-      showError("You are already in session " + display(current.code) + ". Exit it first.");
+      // The server refuses this too (one live session per agent); say so without a round trip.
+      showError(
+        "You already have a live co-browse session (" + display(current.code) + "). " +
+          "Exit it before joining another."
+      );
       return;
     }
     showError("");
@@ -126,6 +130,7 @@ import { Replayer } from "@rrweb/replay";
     switch (data.type) {
       case "state":
         current.joined = true;
+        ui.join.disabled = false;
         showSession(data.session);
         break;
       case "events":
@@ -204,6 +209,8 @@ import { Replayer } from "@rrweb/replay";
       showWarning: false,
       triggerFocus: false,
       UNSAFE_replayCanvas: false,
+      // Live events are applied one by one as they arrive, straight to the iframe's DOM.
+      useVirtualDom: false,
     });
     // Every event is applied as it arrives: the socket already delivers them in order.
     replayer.startLive(Date.now() + 1e12);
@@ -346,6 +353,7 @@ import { Replayer } from "@rrweb/replay";
   function setStatus(text, kind) {
     ui.status.textContent = text;
     ui.status.className = "chip " + (kind || "");
+    ui.view.classList.toggle("paused", kind === "paused");
   }
 
   function setBanner(text) {

@@ -16,5 +16,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 scripts/install.sh
-mkdir -p test-artifacts
+rm -rf test-artifacts && mkdir -p test-artifacts
 exec .venv/bin/pytest "$@"

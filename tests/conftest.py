@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, User
 
 from policies.models import Site
 from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
+from tests.support import free_port
 
 SITE_ORIGIN = "https://shop.example.com"
 
@@ -58,12 +59,6 @@ def nobody(db) -> User:
 @pytest.fixture
 def site(db) -> Site:
     return Site.objects.create(name="Shop", allowed_origins=SITE_ORIGIN)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,136 @@
+"""A real daphne serving the real ASGI app, and headless Debian Chromium driven by Playwright.
+
+The server runs in a subprocess with its own SQLite file, migrated and seeded the way the README's
+demo command does it; tests drive it only as users and integrators would (browser, HTTP, commands).
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+class Server:
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.customer_base = f"http://127.0.0.1:{self.port}"  # the company's site
+        self.agent_base = f"http://localhost:{self.port}"  # the contact centre's workspace
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
+            "SQLITE_PATH": str(tmp / "e2e.sqlite3"),
+            "COBROWSE_PAUSE_TIMEOUT": "600",
+            "LOG_LEVEL": "INFO",
+        }
+        self.env.pop("DATABASE_URL", None)
+        self.env.pop("REDIS_URL", None)
+        self.log_path = ARTIFACTS / "daphne.log"
+        self.proc: subprocess.Popen | None = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> None:
+        self.manage("migrate", "--noinput")
+        self.manage("seed_demo", "--origin", self.customer_base)
+        ARTIFACTS.mkdir(exist_ok=True)
+        log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             "cobrowse.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.customer_base + "/demo/", timeout=1).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"daphne exited; see {self.log_path}") from None
+                time.sleep(0.1)
+        raise RuntimeError("daphne did not answer within 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("e2e"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+        "headless": True,
+    }
+
+
+def _context(browser, request, name):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}-end.png"))
+    context.close()
+
+
+@pytest.fixture
+def customer(browser, request):
+    """A customer's tab on the company's site."""
+    yield from _context(browser, request, "customer")
+
+
+@pytest.fixture
+def agent_page(browser, request):
+    """The agent's workspace tab, in a separate browser profile."""
+    yield from _context(browser, request, "agent")
+
+
+@pytest.fixture
+def second_agent_page(browser, request):
+    yield from _context(browser, request, "agent2")

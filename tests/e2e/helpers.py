@@ -1,0 +1,46 @@
+import re
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def login(page: Page, base: str, username: str) -> None:
+    page.goto(base + "/accounts/login/?next=/workspace/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"{username}-demo-pass")
+    page.click("[data-testid=login-submit]")
+    expect(page.get_by_test_id("join-cobrowse")).to_be_visible()
+
+
+def start_cobrowse(page: Page, url: str) -> str:
+    """Open a page of the company's site, click Start Co-browse, return the ID as shown."""
+    page.goto(url)
+    page.get_by_test_id("cobrowse-start").click()
+    shown = page.get_by_test_id("cobrowse-session-id")
+    expect(shown).to_have_text(re.compile(r"^\d{3} \d{3} \d{3}$"))
+    return shown.inner_text()
+
+
+def join(page: Page, code: str) -> None:
+    page.get_by_test_id("session-id-input").fill(code)
+    page.get_by_test_id("join-cobrowse").click()
+
+
+def mirror(page: Page):
+    """The customer's page as rebuilt in the agent's sandboxed iframe."""
+    return page.frame_locator("[data-testid=cobrowse-view] iframe")
+
+
+def widget(page: Page):
+    """The customer's widget (Playwright's CSS engine reaches into its open shadow root)."""
+    return page.locator("cobrowse-widget")
+
+
+def screenshot(request, **pages: Page) -> None:
+    """Save what each page shows now as test-artifacts/<test>-<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, page in pages.items():
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"))
