@@ -73,11 +73,9 @@ class IsSupervisorOrAdmin(permissions.BasePermission):
 
 
 class SessionListCreate(PublicCorsMixin, APIView):
-    def get_authenticators(self):
-        # Listing is for staff (session auth); creating is the widget's public call.
-        if self.request.method == "GET":
-            return [cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
-        return []
+    # Listing is for staff; creating is the widget's public call, made without cookies
+    # (credentials: "omit"), so session authentication and its CSRF check do not apply to it.
+    authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
 
     def get_permissions(self):
         if self.request.method == "GET":

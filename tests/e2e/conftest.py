@@ -64,8 +64,16 @@ class Server:
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "cobrowse.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "cobrowse.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -1,5 +1,4 @@
 import re
-
 from pathlib import Path
 
 from playwright.sync_api import Page, expect

@@ -141,7 +141,9 @@ def test_the_customers_exit_notifies_the_agent(server, customer, agent_page, liv
 
 def test_the_agents_exit_notifies_the_customer(server, customer, agent_page, live):
     agent_page.get_by_test_id("exit-session").click()
-    expect(widget(customer).get_by_role("status").filter(has_text="The agent ended co-browsing.")).to_have_count(1)
+    expect(
+        widget(customer).get_by_role("status").filter(has_text="The agent ended co-browsing.")
+    ).to_have_count(1)
     expect(widget(customer).get_by_test_id("cobrowse-start")).to_be_visible()
     # After a reload the customer's tab no longer thinks it is co-browsing.
     customer.reload()
@@ -152,6 +154,8 @@ def test_the_agents_exit_notifies_the_customer(server, customer, agent_page, liv
 def test_a_wrong_session_id_gets_a_clear_message(server, agent_page):
     login(agent_page, server.agent_base, "agent2")
     join(agent_page, "000 000 001")
-    expect(agent_page.locator("#join-error")).to_contain_text("No live co-browse session has this ID")
+    expect(agent_page.locator("#join-error")).to_contain_text(
+        "No live co-browse session has this ID"
+    )
     join(agent_page, "12345")
     expect(agent_page.locator("#join-error")).to_have_text(re.compile("9 digits"))
