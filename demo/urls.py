@@ -11,4 +11,5 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("checkout/", views.checkout, name="checkout"),
     path("outside/", views.outside, name="outside"),
+    path("privacy/", views.privacy_lab, name="privacy"),
 ]

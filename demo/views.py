@@ -84,3 +84,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def outside(request: HttpRequest) -> HttpResponse:
     # Stands for a partner's site: no widget, so no widget context either.
     return render(request, "demo/outside.html")
+
+
+@require_GET
+def privacy_lab(request: HttpRequest) -> HttpResponse:
+    return _render(request, "demo/privacy_lab.html")

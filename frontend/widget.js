@@ -307,22 +307,42 @@ import { record } from "@rrweb/record";
       record.takeFullSnapshot(true);
       return;
     }
-    hiddenIds = new Set();
-    stopFn = record({
-      emit: capture,
-      blockSelector: "cobrowse-widget",
-      maskInputOptions: { password: true },
-      sampling: { mousemove: 50, scroll: 50, media: 800 },
-      recordCanvas: false,
-      collectFonts: false,
-      inlineStylesheet: true,
-      slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
-    });
+    if (starting) return;
+    starting = true;
+    // Nothing is recorded without the site's policy: privacy first, even if that means no mirror.
+    loadPolicy()
+      .then(function (loaded) {
+        starting = false;
+        if (state.status !== "active" && state.status !== "waiting") return;
+        policy = compilePolicy(loaded);
+        hiddenIds = new Set();
+        watchTypeChanges();
+        stopFn = record({
+          emit: capture,
+          blockSelector: policy.block,
+          maskTextSelector: policy.maskText,
+          maskInputOptions: ALL_INPUTS,
+          maskInputFn: function (text, element) {
+            return isMasked(element) ? stars(text) : text;
+          },
+          sampling: { mousemove: 50, scroll: 50, media: 800 },
+          recordCanvas: false,
+          collectFonts: false,
+          inlineStylesheet: true,
+          slimDOMOptions: { script: true, comment: true, headFavicon: true, headWhitespace: true },
+        });
+      })
+      .catch(function () {
+        starting = false;
+        notify("Co-browse could not load this site's privacy settings; nothing is shared.", "error");
+      });
   }
 
   function stopRecording() {
     if (stopFn) stopFn();
     stopFn = null;
+    if (typeWatcher) typeWatcher.disconnect();
+    typeWatcher = null;
     buffer = [];
     clearTimeout(flushTimer);
     flushTimer = null;
@@ -365,14 +385,23 @@ import { record } from "@rrweb/record";
     }
   }
 
-  // Drop the widget's own element from snapshots and from everything that refers to it.
+  // Drop the widget's own element from snapshots and from everything that refers to it,
+  // and apply the privacy policy to what rrweb lets through.
   function guard(event) {
     if (event.type === EVENT_FULL_SNAPSHOT) {
       prune(event.data.node);
+      protectTree(event.data.node);
       return true;
     }
     if (event.type !== EVENT_INCREMENTAL) return true;
     var data = event.data;
+    if (data.source === SOURCE_INPUT) {
+      var input = record.mirror.getNode(data.id);
+      if (input && isMasked(input)) {
+        data.text = stars(data.text || "");
+        data.isChecked = false;
+      }
+    }
     if (data.source === SOURCE_MUTATION) {
       data.adds = data.adds.filter(function (add) {
         if (hiddenIds.has(add.parentId)) return false;
@@ -380,7 +409,20 @@ import { record } from "@rrweb/record";
           hiddenIds.add(add.node.id);
           return false;
         }
+        protectTree(add.node);
         return true;
+      });
+      data.texts.forEach(function (t) {
+        var node = record.mirror.getNode(t.id);
+        var parent = node && node.parentElement;
+        if (parent && t.value && (isMasked(parent) || parent.closest(policy.maskTextOrBlock))) {
+          t.value = stars(t.value);
+        }
+      });
+      data.attributes.forEach(function (a) {
+        var node = record.mirror.getNode(a.id);
+        if (node && node.nodeType === 1 && isMasked(node)) scrubAttributes(a.attributes);
+        if (node && node.nodeType === 1) markAttributes(node, a.attributes);
       });
       data.removes = data.removes.filter(function (r) {
         return !hiddenIds.has(r.id);
@@ -394,6 +436,159 @@ import { record } from "@rrweb/record";
       return data.adds.length + data.removes.length + data.texts.length + data.attributes.length > 0;
     }
     return !(data.id !== undefined && hiddenIds.has(data.id));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Policy: the site's rules plus secure defaults, applied before anything leaves the page
+  // ---------------------------------------------------------------------------
+
+  var SOURCE_INPUT = 5;
+  var MASK_ATTR = "data-cobrowse-mask";
+  var RESTRICT_ATTR = "data-cobrowse-restrict";
+  var SENSITIVE_ATTRS = ["value", "placeholder", "title", "alt", "aria-label", "aria-valuetext",
+    "aria-placeholder", "aria-description", "aria-roledescription", "data-value"];
+  var ALL_INPUTS = {
+    input: true, textarea: true, select: true, text: true, password: true, hidden: true,
+    email: true, tel: true, url: true, search: true, number: true, range: true, color: true,
+    date: true, "datetime-local": true, month: true, time: true, week: true, checkbox: true,
+    radio: true,
+  };
+  // Always masked, whatever the rules say (also on the server).
+  var DEFAULT_MASK =
+    'input[type=password],input[type=hidden],[autocomplete^="cc-"],[autocomplete*=" cc-"],' +
+    '[autocomplete="one-time-code"],[autocomplete="new-password"]';
+
+  var policy = null;
+  var starting = false;
+  var typeWatcher = null;
+  var wasPassword = new WeakSet();
+
+  function loadPolicy() {
+    var url =
+      config.server + "/api/v1/sites/" + encodeURIComponent(config.site) +
+      "/policy?url=" + encodeURIComponent(location.href);
+    return fetch(url, { credentials: "omit" }).then(function (response) {
+      if (!response.ok) throw new Error("policy " + response.status);
+      return response.json();
+    });
+  }
+
+  function joinSelectors(list) {
+    return list.filter(Boolean).join(",");
+  }
+
+  function compilePolicy(p) {
+    var maskInput = joinSelectors([DEFAULT_MASK].concat(p.mask.input));
+    var field = joinSelectors(p.restrict.field);
+    var text = joinSelectors(p.mask.text);
+    var block = joinSelectors(["cobrowse-widget"].concat(p.mask.block));
+    return {
+      raw: p,
+      maskInput: maskInput,
+      field: field,
+      control: joinSelectors(p.restrict.control),
+      text: text,
+      block: block,
+      // rrweb masks the text of these (and of their descendants) as it serializes.
+      maskText: joinSelectors([maskInput, field, text]),
+      maskTextOrBlock: joinSelectors([text, block]),
+    };
+  }
+
+  function matches(element, selector) {
+    if (!selector || !element || element.nodeType !== 1) return false;
+    try {
+      return !!element.closest(selector);
+    } catch (e) {
+      return true; // a selector this browser cannot read: mask rather than leak
+    }
+  }
+
+  function isMasked(element) {
+    if (!policy || !element || element.nodeType !== 1) return !!element;
+    return (
+      wasPassword.has(element) ||
+      matches(element, policy.maskInput) ||
+      matches(element, policy.field) ||
+      matches(element, policy.text) ||
+      (element.isContentEditable && matches(element, policy.maskText))
+    );
+  }
+
+  // A password field stays masked after the page switches its type to text ("show password").
+  function watchTypeChanges() {
+    document.querySelectorAll("input[type=password]").forEach(function (el) {
+      wasPassword.add(el);
+    });
+    typeWatcher = new MutationObserver(function (records) {
+      records.forEach(function (r) {
+        if (r.oldValue && r.oldValue.toLowerCase() === "password") wasPassword.add(r.target);
+        if (r.target.type === "password") wasPassword.add(r.target);
+      });
+    });
+    typeWatcher.observe(document, {
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["type"],
+      attributeOldValue: true,
+    });
+  }
+
+  function stars(text) {
+    return String(text).replace(/\S/g, "*");
+  }
+
+  // In a snapshot a state attribute is dropped; in a mutation, null means "removed".
+  function scrubAttributes(attrs, inSnapshot) {
+    SENSITIVE_ATTRS.forEach(function (name) {
+      if (typeof attrs[name] === "string" && attrs[name]) attrs[name] = stars(attrs[name]);
+    });
+    ["checked", "selected"].forEach(function (name) {
+      if (!(name in attrs)) return;
+      if (inSnapshot) delete attrs[name];
+      else attrs[name] = null;
+    });
+  }
+
+  function markAttributes(element, attrs) {
+    if (matches(element, policy.block)) attrs[MASK_ATTR] = "block";
+    else if (isMasked(element)) attrs[MASK_ATTR] = matches(element, policy.text) ? "text" : "input";
+    if (matches(element, policy.field)) attrs[RESTRICT_ATTR] = "field";
+    else if (element.matches && safeMatches(element, policy.control)) attrs[RESTRICT_ATTR] = "control";
+  }
+
+  function safeMatches(element, selector) {
+    if (!selector) return false;
+    try {
+      return element.matches(selector);
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // Mark masked and restricted nodes for the agent's boxes; scrub what rrweb serialized as-is.
+  function protectTree(node, insideMasked) {
+    if (!node || !policy) return;
+    if (node.type === 2) {
+      var element = record.mirror.getNode(node.id);
+      var attrs = node.attributes || (node.attributes = {});
+      var masked = insideMasked || (element && isMasked(element));
+      if (element) markAttributes(element, attrs);
+      if (masked) {
+        scrubAttributes(attrs, true);
+        if (!attrs[MASK_ATTR]) attrs[MASK_ATTR] = "input";
+      }
+      (node.childNodes || []).forEach(function (child) {
+        protectTree(child, masked);
+      });
+      return;
+    }
+    if (node.type === 3 && insideMasked && node.textContent) {
+      node.textContent = stars(node.textContent);
+    }
+    (node.childNodes || []).forEach(function (child) {
+      protectTree(child, insideMasked);
+    });
   }
 
   function prune(node) {
@@ -445,6 +640,8 @@ import { record } from "@rrweb/record";
     ".click{position:fixed;width:34px;height:34px;margin:-17px 0 0 -17px;border:4px solid #e53935;",
     "border-radius:50%;pointer-events:none;animation:ring 1s ease-out forwards}",
     "@keyframes ring{from{transform:scale(.4);opacity:1}to{transform:scale(1.4);opacity:0}}",
+    ".notice{position:fixed;background:#4c1d95;color:#fff;font-size:12px;font-weight:600;",
+    "padding:4px 8px;border-radius:6px;pointer-events:none;box-shadow:0 2px 8px rgba(0,0,0,.25)}",
     "[hidden]{display:none!important}",
   ].join("");
 
@@ -522,6 +719,14 @@ import { record } from "@rrweb/record";
     root.appendChild(ui.dock);
     root.appendChild(ui.toasts);
     root.appendChild(ui.pointer);
+    ui.notice = el("div", {
+      class: "notice",
+      role: "status",
+      "data-testid": "cobrowse-private-notice",
+      text: "🔒 Not visible to the agent",
+    });
+    ui.notice.hidden = true;
+    root.appendChild(ui.notice);
     ui.root = root;
     document.body.appendChild(host);
     render();
@@ -568,6 +773,28 @@ import { record } from "@rrweb/record";
   function hidePointer() {
     if (ui.pointer) ui.pointer.style.display = "none";
   }
+
+  // "Not visible to the agent" next to a masked field the customer focuses while co-browsing.
+  document.addEventListener(
+    "focusin",
+    function (event) {
+      var target = event.composedPath ? event.composedPath()[0] : event.target;
+      if (!stopFn || !ui.notice || !target || target.nodeType !== 1) return;
+      if (!isMasked(target) || target.closest("cobrowse-widget")) return;
+      var rect = target.getBoundingClientRect();
+      ui.notice.style.left = Math.max(4, rect.left) + "px";
+      ui.notice.style.top = Math.max(4, rect.top - 28) + "px";
+      ui.notice.hidden = false;
+    },
+    true
+  );
+  document.addEventListener(
+    "focusout",
+    function () {
+      if (ui.notice) ui.notice.hidden = true;
+    },
+    true
+  );
 
   function clickCircle(x, y) {
     var ring = el("div", { class: "click", "data-testid": "cobrowse-agent-click" });

@@ -10,6 +10,16 @@ import { Replayer } from "@rrweb/replay";
 
   var EVENT_FULL_SNAPSHOT = 2;
   var EVENT_META = 4;
+  // Third line of defence, drawn inside the mirror: green boxes on restricted controls, purple on
+  // restricted and masked fields, grey areas with a purple box for masked images and media.
+  var MARK_STYLES = [
+    '[data-cobrowse-restrict="control"]{outline:3px solid #16a34a!important;outline-offset:1px!important}',
+    '[data-cobrowse-restrict="field"],[data-cobrowse-mask="input"],[data-cobrowse-mask="text"]' +
+      "{outline:3px solid #7c3aed!important;outline-offset:1px!important}",
+    '[data-cobrowse-mask="block"],.rr-block{background:#d0d5dd!important;' +
+      "outline:3px solid #7c3aed!important;outline-offset:-3px!important}",
+  ];
+  var MARKED = "[data-cobrowse-mask],[data-cobrowse-restrict]";
   var POINTER_INTERVAL = 50; // ms between pointer frames sent to the customer
   var PAUSE_BANNER_DELAY = 1500; // a page change within the site reconnects faster than this
 
@@ -36,6 +46,8 @@ import { Replayer } from "@rrweb/replay";
     stage: document.getElementById("mirror-stage"),
     overlay: document.getElementById("mirror-overlay"),
     placeholder: document.getElementById("mirror-placeholder"),
+    alert: document.getElementById("mirror-alert"),
+    alertText: document.getElementById("mirror-alert-text"),
   };
 
   var current = null; // { code, socket, replayer, width, height, zoom, ended }
@@ -154,6 +166,10 @@ import { Replayer } from "@rrweb/replay";
         endView(data.message);
         break;
       case "error":
+        if (data.code === "restricted") {
+          setBanner(data.message);
+          break;
+        }
         current.lastError = data.message;
         if (!current.joined) showError(data.message);
         else setBanner(data.message);
@@ -211,6 +227,7 @@ import { Replayer } from "@rrweb/replay";
       UNSAFE_replayCanvas: false,
       // Live events are applied one by one as they arrive, straight to the iframe's DOM.
       useVirtualDom: false,
+      insertStyleRules: MARK_STYLES,
     });
     // Every event is applied as it arrives: the socket already delivers them in order.
     replayer.startLive(Date.now() + 1e12);
@@ -218,6 +235,7 @@ import { Replayer } from "@rrweb/replay";
       resize(size.width, size.height);
     });
     ui.stage.appendChild(ui.overlay); // keep the pointer layer above the mirror
+    ui.overlay.appendChild(ui.alert);
     current.replayer = replayer;
   }
 
@@ -280,9 +298,45 @@ import { Replayer } from "@rrweb/replay";
     };
   }
 
+  // What the mirror shows under a point, and why the agent may not use it.
+  function targetAt(point) {
+    var iframe = ui.stage.querySelector("iframe");
+    var doc = iframe && iframe.contentDocument;
+    if (!doc || !current || !current.replayer) return null;
+    var element = doc.elementFromPoint(point.x, point.y);
+    if (!element) return null;
+    var marked = element.closest(MARKED);
+    var id = current.replayer.getMirror().getId(element);
+    return { element: element, id: id > 0 ? id : null, refusal: marked && refusal(marked) };
+  }
+
+  function refusal(element) {
+    var restrict = element.getAttribute("data-cobrowse-restrict");
+    var mask = element.getAttribute("data-cobrowse-mask");
+    if (restrict === "control") return "Restricted control: agents cannot use it.";
+    if (restrict === "field") return "Restricted field: hidden from agents, they cannot use it.";
+    if (mask === "block") return "Masked content: not visible to agents.";
+    return "Masked field: its value is not visible to agents.";
+  }
+
+  function showAlert(point, text) {
+    ui.alert.hidden = !text;
+    if (!text) return;
+    ui.alertText.textContent = text;
+    ui.alert.style.left = point.x + 14 + "px";
+    ui.alert.style.top = point.y + 14 + "px";
+  }
+
+  ui.overlay.addEventListener("mouseleave", function () {
+    showAlert(null, "");
+  });
+
   ui.overlay.addEventListener("mousemove", function (event) {
     if (!current || current.ended) return;
-    pendingPointer = pagePoint(event);
+    var point = pagePoint(event);
+    var target = targetAt(point);
+    showAlert(point, target && target.refusal);
+    pendingPointer = point;
     var wait = POINTER_INTERVAL - (Date.now() - lastPointer);
     if (wait <= 0) sendPointer();
     else if (!pointerTimer) pointerTimer = setTimeout(sendPointer, wait);
@@ -301,7 +355,14 @@ import { Replayer } from "@rrweb/replay";
     event.preventDefault();
     if (!current || current.ended) return;
     var point = pagePoint(event);
-    send({ type: "click", x: point.x, y: point.y });
+    var target = targetAt(point);
+    if (target && target.refusal) {
+      showAlert(point, target.refusal);
+      return; // clicks on restricted and masked elements do nothing
+    }
+    var click = { type: "click", x: point.x, y: point.y };
+    if (target && target.id) click.id = target.id;
+    send(click);
     var ring = document.createElement("div");
     ring.className = "click-ring";
     ring.dataset.testid = "agent-click";

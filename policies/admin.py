@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
 
-from policies.models import Site
+from policies.models import MaskingRule, PolicyVersion, PrivacyAlert, RestrictionRule, Site
+from policies.preview import preview_html
 
 
 @admin.register(Site)
@@ -11,6 +15,7 @@ class SiteAdmin(admin.ModelAdmin):
         "origin_count",
         "write_mode_enabled",
         "submit_restricted",
+        "preview_link",
         "created",
     )
     list_filter = ("write_mode_enabled", "submit_restricted")
@@ -29,3 +34,71 @@ class SiteAdmin(admin.ModelAdmin):
             f'<script src="https://YOUR-COBROWSE-HOST/static/cobrowse/widget.js" '
             f'data-site="{site.key}" async></script>'
         )
+
+    @admin.display(description="Policy")
+    def preview_link(self, site: Site) -> str:
+        return format_html('<a href="{}/preview/">Preview and lint</a>', site.pk)
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:site_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="policies_site_preview",
+            )
+        ]
+        return own + super().get_urls()
+
+    def preview_view(self, request, site_id: int):
+        """Paste a page's HTML (or pick a demo page) and see it as the agent would."""
+        site = Site.objects.get(pk=site_id)
+        source = request.POST.get("html", "") if request.method == "POST" else ""
+        demo_page = request.POST.get("demo_page", "")
+        url = request.POST.get("url", "") or (site.origins[0] + "/" if site.origins else "")
+        result = None
+        if demo_page:
+            from policies.preview import render_demo_page
+
+            source, url = render_demo_page(demo_page, site)
+        if source:
+            result = preview_html(site, source, url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Policy preview: {site.name}",
+            "site": site,
+            "opts": self.model._meta,
+            "source": source,
+            "url": url,
+            "result": result,
+            "demo_pages": ["/demo/checkout/", "/demo/account/", "/demo/privacy/", "/demo/"],
+            "policy_version": PolicyVersion.current(),
+        }
+        return TemplateResponse(request, "admin/policies/site/preview.html", context)
+
+
+class RuleAdmin(admin.ModelAdmin):
+    list_display = ("selector", "kind", "site_name", "url_pattern", "enabled", "description", "updated")
+    list_filter = ("kind", "enabled", "site")
+    list_select_related = ("site",)
+    search_fields = ("selector", "description", "url_pattern")
+    list_editable = ("enabled",)
+
+    @admin.display(description="Site", ordering="site__name")
+    def site_name(self, rule) -> str:
+        return rule.site.name if rule.site else "All sites"
+
+
+admin.site.register(MaskingRule, RuleAdmin)
+admin.site.register(RestrictionRule, RuleAdmin)
+
+
+@admin.register(PrivacyAlert)
+class PrivacyAlertAdmin(admin.ModelAdmin):
+    list_display = ("created", "site", "session", "kind", "node_id", "selector", "url")
+    list_filter = ("kind", "site")
+    list_select_related = ("site", "session")
+    search_fields = ("selector", "url", "session__code")
+    readonly_fields = [f.name for f in PrivacyAlert._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -114,3 +114,142 @@ def _forget_origins(**kwargs) -> None:
 
 models.signals.post_save.connect(_forget_origins, sender=Site)
 models.signals.post_delete.connect(_forget_origins, sender=Site)
+
+
+def validate_selector(value: str) -> None:
+    """A selector the browser and the server guard both understand, or a clear form error."""
+    import soupsieve
+
+    if not value.strip():
+        raise ValidationError("Enter a CSS selector, for example #card-number or .private")
+    try:
+        soupsieve.compile(value)
+    except Exception as e:  # soupsieve raises SelectorSyntaxError and others
+        first_line = str(e).splitlines()[0]
+        raise ValidationError(f"Not a valid CSS selector: {first_line}") from None
+
+
+def validate_url_pattern(value: str) -> None:
+    if value and not value.startswith("/") and "://" not in value:
+        raise ValidationError("Start the pattern with / (a path like /checkout/*) or a full URL.")
+
+
+class RuleQuerySet(models.QuerySet):
+    def for_site(self, site: Site) -> "RuleQuerySet":
+        return self.filter(enabled=True).filter(models.Q(site=site) | models.Q(site__isnull=True))
+
+
+class _Rule(models.Model):
+    site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text="Leave empty to apply the rule to every site.",
+    )
+    selector = models.CharField(max_length=500, validators=[validate_selector])
+    url_pattern = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_url_pattern],
+        help_text="Optional: only on pages whose path (or full URL) matches, e.g. /checkout/*",
+    )
+    description = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField(default=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = RuleQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def applies_to(self, url: str) -> bool:
+        if not self.url_pattern:
+            return True
+        from fnmatch import fnmatchcase
+        from urllib.parse import urlsplit
+
+        target = url if "://" in self.url_pattern else urlsplit(url).path
+        return fnmatchcase(target, self.url_pattern)
+
+
+class MaskingRule(_Rule):
+    class Kind(models.TextChoices):
+        INPUT = "input", "Input value (shown as ****)"
+        TEXT = "text", "Text (shown as ****)"
+        BLOCK = "block", "Whole element (grey area: images, media)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INPUT)
+
+    class Meta:
+        ordering = ["site__name", "selector"]
+
+    def __str__(self) -> str:
+        return f"Mask {self.get_kind_display().split(' (')[0].lower()}: {self.selector}"
+
+
+class RestrictionRule(_Rule):
+    class Kind(models.TextChoices):
+        CONTROL = "control", "Control (button, link: green box, agent cannot use)"
+        FIELD = "field", "Field (purple box, value masked, agent cannot use)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONTROL)
+
+    class Meta:
+        ordering = ["site__name", "selector"]
+
+    def __str__(self) -> str:
+        return f"Restrict {self.kind}: {self.selector}"
+
+
+class PolicyVersion(models.Model):
+    """One row, bumped on every save of a site or rule: sessions record the version in force."""
+
+    number = models.PositiveIntegerField(default=1)
+    changed = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def current(cls) -> int:
+        row = cls.objects.first()
+        return row.number if row else 1
+
+    @classmethod
+    def bump(cls) -> int:
+        row, _ = cls.objects.get_or_create(pk=1)
+        cls.objects.filter(pk=1).update(number=models.F("number") + 1)
+        row.refresh_from_db()
+        return row.number
+
+
+class PrivacyAlert(models.Model):
+    """The server guard scrubbed something the customer's browser should have masked.
+
+    Never holds the value itself: only where it was and which rule should have caught it.
+    """
+
+    session = models.ForeignKey(
+        "sessions_app.CobrowseSession", on_delete=models.CASCADE, related_name="privacy_alerts"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="privacy_alerts")
+    node_id = models.IntegerField()
+    kind = models.CharField(max_length=40)
+    selector = models.CharField(max_length=500, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on node {self.node_id}"
+
+
+def _bump_policy(**kwargs) -> None:
+    PolicyVersion.bump()
+
+
+for _model in (Site, MaskingRule, RestrictionRule):
+    models.signals.post_save.connect(_bump_policy, sender=_model, dispatch_uid=f"bump-{_model.__name__}")
+    models.signals.post_delete.connect(
+        _bump_policy, sender=_model, dispatch_uid=f"bump-del-{_model.__name__}"
+    )

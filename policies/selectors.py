@@ -33,3 +33,46 @@ def origin_is_any_site(origin: str | None) -> bool:
         return normalize_origin(origin) in all_site_origins()
     except ValueError:
         return False
+
+
+# Secure defaults that no rule can turn off.
+DEFAULT_MASK_INPUT = [
+    "input[type=password]",
+    "input[type=hidden]",
+    'input[autocomplete^="cc-"]',
+    'input[autocomplete*=" cc-"]',
+    'input[autocomplete="one-time-code"]',
+    'input[autocomplete="new-password"]',
+    '[autocomplete^="cc-"]',
+]
+DEFAULT_RESTRICT_SUBMIT = [
+    "button[type=submit]",
+    "input[type=submit]",
+    "input[type=image]",
+    "form button:not([type])",
+]
+
+
+def policy_for_site(site, url: str = "") -> dict:
+    """The compiled policy for one page of a site: what the widget and the server guard apply."""
+    from policies.models import MaskingRule, PolicyVersion, RestrictionRule
+
+    mask: dict[str, list[str]] = {"input": list(DEFAULT_MASK_INPUT), "text": [], "block": []}
+    restrict: dict[str, list[str]] = {
+        "control": list(DEFAULT_RESTRICT_SUBMIT) if site.submit_restricted else [],
+        "field": [],
+    }
+    for rule in MaskingRule.objects.for_site(site):
+        if rule.applies_to(url):
+            mask[rule.kind].append(rule.selector)
+    for rule in RestrictionRule.objects.for_site(site):
+        if rule.applies_to(url):
+            restrict[rule.kind].append(rule.selector)
+    return {
+        "version": PolicyVersion.current(),
+        "site": site.key,
+        "write_mode_enabled": site.write_mode_enabled,
+        "submit_restricted": site.submit_restricted,
+        "mask": mask,
+        "restrict": restrict,
+    }

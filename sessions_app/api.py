@@ -9,7 +9,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from policies.models import Site
-from policies.selectors import site_for_key
+from policies.selectors import policy_for_site, site_for_key
 from sessions_app import services
 from sessions_app.models import CobrowseSession, is_supervisor, normalize_code
 from sessions_app.realtime import announce_end_sync
@@ -174,7 +174,7 @@ class SessionEnd(APIView):
 
 
 class SitePolicy(PublicCorsMixin, APIView):
-    """What the widget needs to know about its site before it records anything."""
+    """The compiled privacy policy for one page (?url=): the widget applies it before recording."""
 
     def get(self, request, key: str):
         site = site_for_key(key)
@@ -184,7 +184,8 @@ class SitePolicy(PublicCorsMixin, APIView):
             return _error(
                 "foreign_origin", "This page's origin is not one of the site's origins.", 403
             )
-        return self.cors(request, Response(site.to_dict()), site)
+        url = request.query_params.get("url", "")[:2000]
+        return self.cors(request, Response(policy_for_site(site, url)), site)
 
     def options(self, request, *args, **kwargs):
         return self.cors(request, Response(status=204), site_for_key(kwargs.get("key", "")))

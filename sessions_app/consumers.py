@@ -11,6 +11,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from policies.guard import PrivacyGuard
 from sessions_app import services
 from sessions_app.models import CobrowseSession
 from sessions_app.realtime import agent_group, announce_end, customer_group
@@ -99,6 +100,13 @@ class CustomerConsumer(_SessionSocket):
         self.awaiting_snapshot = True
         self.chunks: list[str] = []
         self.chunk_bytes = 0
+        self.page_url = session.current_url
+        self.guard = PrivacyGuard(
+            await database_sync_to_async(services.session_policy)(
+                session_id=session.pk, url=session.current_url
+            )
+        )
+        self.refused_count = -1
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
         await self.accept()
         await self.send_json(
@@ -177,8 +185,29 @@ class CustomerConsumer(_SessionSocket):
         if has_snapshot:
             self.awaiting_snapshot = False
             await self.record_page(events)
+        # Second line of defence: re-apply the policy; re-encode only if something changed.
+        changed, alerts = self.guard.check_events(events)
+        if changed:
+            text = json.dumps(data, separators=(",", ":"))
+        if alerts:
+            await database_sync_to_async(services.privacy_alerts_record)(
+                session_id=self.session_id, url=self.page_url, alerts=alerts
+            )
+        await self.share_refused_ids()
         await self.channel_layer.group_send(
             agent_group(self.session_id), {"type": "relay.customer", "text": text}
+        )
+
+    async def share_refused_ids(self) -> None:
+        """Tell the agent's consumer which node ids the agent may not act on (not its browser)."""
+        count = len(self.guard.masked) + len(self.guard.restricted)
+        if count == self.refused_count:
+            return
+        self.refused_count = count
+        refused = [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.masked]
+        refused += [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.restricted]
+        await self.channel_layer.group_send(
+            agent_group(self.session_id), {"type": "guard.refused", "ids": refused}
         )
 
     async def on_chunk(self, data: dict) -> None:
@@ -218,18 +247,25 @@ class CustomerConsumer(_SessionSocket):
         await self.send_json({"type": "snapshot.request", "reason": why})
 
     async def record_page(self, events: list) -> None:
+        """A new page: remember where the customer is and load that page's policy."""
         for event in events:
             if isinstance(event, dict) and event.get("type") == META:
-                meta = event.get("data") or {}
+                meta = event.get("data") if isinstance(event.get("data"), dict) else {}
                 try:
-                    url = str(meta.get("href", ""))
+                    url = str(meta.get("href", ""))[:2000]
                     width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
                 except (TypeError, ValueError):
-                    return
+                    break
+                self.page_url = url
                 await database_sync_to_async(services.session_record_page)(
                     session_id=self.session_id, url=url, width=width, height=height
                 )
-                return
+                break
+        policy = await database_sync_to_async(services.session_policy)(
+            session_id=self.session_id, url=self.page_url
+        )
+        self.guard = PrivacyGuard(policy)
+        self.refused_count = -1
 
     # Group events
 
@@ -255,6 +291,7 @@ class AgentConsumer(_SessionSocket):
     """The agent's mirror of one session. Connecting is joining."""
 
     pause_task: asyncio.Task | None = None
+    refused_ids: dict[int, str] = {}
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -299,6 +336,22 @@ class AgentConsumer(_SessionSocket):
         if data is None:
             return
         kind = data["type"]
+        target = data.get("id")
+        if target is not None and kind in ("click", "input", "focus", "select"):
+            if not isinstance(target, int) or isinstance(target, bool):
+                await self.send_error("bad_frame", "A node 'id' is an integer.")
+                return
+            reason = self.refused_ids.get(target)
+            if reason:
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "code": "restricted",
+                        "message": f"This element is a {reason}: the agent cannot use it.",
+                        "id": target,
+                    }
+                )
+                return
         if kind in ("pointer", "click"):
             x, y = data.get("x"), data.get("y")
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
@@ -317,7 +370,7 @@ class AgentConsumer(_SessionSocket):
             await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
         elif kind == "ping":
             await self.send_json({"type": "pong"})
-        elif kind in ("input", "navigate", "write.request"):
+        elif kind in ("input", "focus", "select", "navigate", "write.request"):
             await self.send_error(
                 "wrong_mode", "The session is in pointer mode: the agent can point and click only."
             )
@@ -343,6 +396,9 @@ class AgentConsumer(_SessionSocket):
 
     async def relay_customer(self, event: dict) -> None:
         await self.send(text_data=event["text"])
+
+    async def guard_refused(self, event: dict) -> None:
+        self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}
 
     async def customer_connected(self, event: dict) -> None:
         if self.pause_task:

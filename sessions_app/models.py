@@ -101,6 +101,9 @@ class CobrowseSession(models.Model):
     joined_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    policy_version = models.PositiveIntegerField(
+        default=1, help_text="The privacy policy version in force when the session started."
+    )
     end_reason = models.CharField(
         max_length=20, choices=EndReason.choices, default=EndReason.NONE, blank=True
     )

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from policies.models import Site
+from policies.models import PolicyVersion, PrivacyAlert, Site
+from policies.selectors import policy_for_site
 from sessions_app.models import CobrowseSession, hash_token, is_agent, normalize_code
 
 log = logging.getLogger("cobrowse.sessions")
@@ -54,6 +55,7 @@ def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
                     site=site,
                     customer_token_hash=hash_token(token),
                     current_url=url[:2000] if site.allows_url(url) else "",
+                    policy_version=PolicyVersion.current(),
                 )
             log.info("session %s created on site %s", session.pk, site.pk)
             return session, token
@@ -203,3 +205,30 @@ def session_end(*, session: CobrowseSession, reason: str) -> CobrowseSession:
         session.end(reason=reason)
     log.info("session %s ended: %s", session.pk, reason)
     return session
+
+
+def session_policy(*, session_id: int, url: str) -> dict:
+    """The compiled policy for the page the customer is on (read at each full snapshot)."""
+    session = CobrowseSession.objects.select_related("site").get(pk=session_id)
+    return policy_for_site(session.site, url)
+
+
+def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
+    """The server guard scrubbed what the browser should have masked: keep where, never what."""
+    session = CobrowseSession.objects.select_related("site").get(pk=session_id)
+    PrivacyAlert.objects.bulk_create(
+        PrivacyAlert(
+            session=session,
+            site=session.site,
+            node_id=alert.node_id if isinstance(alert.node_id, int) else -1,
+            kind=alert.kind[:40],
+            selector=alert.selector[:500],
+            url=url[:2000] if session.site.allows_url(url) else "",
+        )
+        for alert in alerts[:100]
+    )
+    for alert in alerts[:20]:
+        log.warning(
+            "privacy alert: session %s node %s %s (rule %r); the value was scrubbed, not logged",
+            session.pk, alert.node_id, alert.kind, alert.selector,
+        )

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from policies.models import Site, normalize_origin
+from policies.models import MaskingRule, RestrictionRule, Site, normalize_origin
 from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
 
 DEMO_SITE_NAME = "Demo shop"
@@ -82,7 +82,31 @@ class Command(BaseCommand):
             created = False  # the key is never touched: embed tags already out there keep working
         site.allowed_origins = "\n".join(origins)
         site.save()
+        self._rules(site)
         return site, created
+
+    def _rules(self, site: Site) -> None:
+        """Sensible demo rules (on top of the secure defaults every site has)."""
+        masks = [
+            (".private-input", MaskingRule.Kind.INPUT, "", "Privacy lab fields"),
+            (".private-text", MaskingRule.Kind.TEXT, "", "Text marked private"),
+            ("img.private-image", MaskingRule.Kind.BLOCK, "", "Images of documents"),
+            ("#phone", MaskingRule.Kind.INPUT, "/demo/account/*", "Phone numbers"),
+        ]
+        for selector, kind, pattern, description in masks:
+            MaskingRule.objects.update_or_create(
+                site=site,
+                selector=selector,
+                defaults={"kind": kind, "url_pattern": pattern, "description": description},
+            )
+        restrictions = [
+            (".restricted-control", RestrictionRule.Kind.CONTROL, "Irreversible actions"),
+            (".restricted-field", RestrictionRule.Kind.FIELD, "Fields only the customer fills"),
+        ]
+        for selector, kind, description in restrictions:
+            RestrictionRule.objects.update_or_create(
+                site=site, selector=selector, defaults={"kind": kind, "description": description}
+            )
 
     def _summary(self, site: Site, created: bool, origins: list[str]) -> None:
         base = origins[0]

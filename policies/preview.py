@@ -1,0 +1,116 @@
+"""Policy preview and lint for administrators: a page as the agent would see it.
+
+The page's HTML goes through the same server guard that protects live sessions (converted to
+rrweb's serialized shape and back), so what the preview shows is what the guard does.
+"""
+
+from dataclasses import dataclass, field
+from html import escape
+
+from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+
+from policies.guard import ELEMENT, FULL_SNAPSHOT, TEXT, PrivacyGuard
+from policies.selectors import DEFAULT_MASK_INPUT, DEFAULT_RESTRICT_SUBMIT, policy_for_site
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+DROP = {"script", "noscript", "iframe", "object", "embed"}
+AGENT_CSS = """
+[data-cobrowse-restrict="control"]{outline:3px solid #16a34a!important;outline-offset:1px}
+[data-cobrowse-restrict="field"],[data-cobrowse-mask="input"],[data-cobrowse-mask="text"]
+{outline:3px solid #7c3aed!important;outline-offset:1px}
+[data-cobrowse-mask="block"]{background:#d0d5dd!important;outline:3px solid #7c3aed!important;
+outline-offset:-3px;color:transparent!important}
+[data-cobrowse-mask="block"] *{visibility:hidden!important}
+"""
+
+
+@dataclass
+class Preview:
+    html: str
+    masked: int
+    restricted: int
+    unmatched: list[str] = field(default_factory=list)
+    matched: dict[str, int] = field(default_factory=dict)
+
+
+def _to_nodes(tag, next_id: list[int]) -> list[dict]:
+    nodes = []
+    for child in tag.children:
+        if isinstance(child, (Comment, Doctype)):
+            continue
+        next_id[0] += 1
+        if isinstance(child, NavigableString):
+            nodes.append({"type": TEXT, "id": next_id[0], "textContent": str(child)})
+        elif isinstance(child, Tag):
+            if child.name in DROP:
+                continue
+            attrs = {}
+            for name, value in child.attrs.items():
+                if name.lower().startswith("on"):
+                    continue  # inline handlers never run in the agent's view
+                value = " ".join(value) if isinstance(value, list) else str(value)
+                if name in ("href", "src", "action") and value.strip().lower().startswith("javascript:"):
+                    continue
+                attrs[name] = value
+            node = {"type": ELEMENT, "id": next_id[0], "tagName": child.name, "attributes": attrs}
+            node["childNodes"] = _to_nodes(child, next_id)
+            nodes.append(node)
+    return nodes
+
+
+def _to_html(nodes: list[dict]) -> str:
+    out = []
+    for node in nodes:
+        if node["type"] == TEXT:
+            out.append(escape(node.get("textContent", ""), quote=False))
+            continue
+        attrs = "".join(
+            f' {name}="{escape(str(value))}"' if value != "" else f" {name}"
+            for name, value in node.get("attributes", {}).items()
+            if value is not None and value is not False
+        )
+        name = node["tagName"]
+        if node.get("attributes", {}).get("data-cobrowse-mask") == "block":
+            out.append(f"<{name}{attrs}></{name}>" if name not in VOID else f"<{name}{attrs}>")
+            continue
+        if name in VOID:
+            out.append(f"<{name}{attrs}>")
+        else:
+            out.append(f"<{name}{attrs}>{_to_html(node.get('childNodes', []))}</{name}>")
+    return "".join(out)
+
+
+def preview_html(site, html: str, url: str = "") -> Preview:
+    policy = policy_for_site(site, url)
+    guard = PrivacyGuard(policy)
+    soup = BeautifulSoup(html, "html.parser")
+    root = {"type": 0, "id": 0, "childNodes": _to_nodes(soup, [0])}
+    guard.check_events([{"type": FULL_SNAPSHOT, "data": {"node": root}}])
+    page = _to_html(root["childNodes"])
+    defaults = set(DEFAULT_MASK_INPUT) | set(DEFAULT_RESTRICT_SUBMIT)
+    selectors = [s for group in policy["mask"].values() for s in group]
+    selectors += [s for group in policy["restrict"].values() for s in group]
+    unmatched = [s for s in dict.fromkeys(selectors) if s not in defaults and not guard.hits[s]]
+    return Preview(
+        html=f"<style>{AGENT_CSS}</style>{page}",
+        masked=len(guard.masked),
+        restricted=len(guard.restricted),
+        unmatched=unmatched,
+        matched={s: n for s, n in guard.hits.items() if n},
+    )
+
+
+def render_demo_page(path: str, site) -> tuple[str, str]:
+    """The demo shop's own HTML for a path, rendered in-process (no network)."""
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    allowed = {"/demo/", "/demo/checkout/", "/demo/account/", "/demo/privacy/", "/demo/products/"}
+    if path not in allowed:
+        return "", ""
+    request = RequestFactory().get(path)
+    match = resolve(path)
+    response = match.func(request, *match.args, **match.kwargs)
+    origin = site.origins[0] if site.origins else "http://localhost"
+    return response.content.decode(), origin + path
