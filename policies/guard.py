@@ -29,6 +29,11 @@ STATE_ATTRS = ("checked", "selected")
 BLOCK_KEEP_ATTRS = ("id", "class", "rr_width", "rr_height", MASK_ATTR, RESTRICT_ATTR)
 
 
+def node_id_of(value) -> int | None:
+    """rrweb node ids are integers; anything else in a frame is ignored, never used as a key."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def stars(text: str) -> str:
     return "".join(ch if ch.isspace() else "*" for ch in text)
 
@@ -117,7 +122,9 @@ class PrivacyGuard:
         self.restricted.clear()
 
     def check_input(self, data: dict) -> tuple[bool, list[Alert]]:
-        node_id = data.get("id")
+        node_id = node_id_of(data.get("id"))
+        if node_id is None:
+            return False, []
         if node_id not in self.masked and self.restricted.get(node_id) != "field":
             return False, []
         changed = False
@@ -133,19 +140,19 @@ class PrivacyGuard:
     def check_mutation(self, data: dict) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
         for removed in data.get("removes") or []:
-            if isinstance(removed, dict):
-                self.elements.pop(removed.get("id"), None)
+            if isinstance(removed, dict) and node_id_of(removed.get("id")) is not None:
+                self.elements.pop(removed["id"], None)
         for add in data.get("adds") or []:
             if not isinstance(add, dict) or not isinstance(add.get("node"), dict):
                 continue
-            parent = add.get("parentId")
+            parent = node_id_of(add.get("parentId"))
             c, a = self.scan_tree(add["node"], parent=parent, ancestors=self.ancestors(parent))
             changed |= c
             alerts += a
         for text in data.get("texts") or []:
             if not isinstance(text, dict):
                 continue
-            parent = self.text_parent.get(text.get("id"))
+            parent = self.text_parent.get(node_id_of(text.get("id")))
             value = text.get("value")
             if self.masks_text(parent) and isinstance(value, str) and not is_starred(value):
                 text["value"] = stars(value)
@@ -160,7 +167,9 @@ class PrivacyGuard:
         return changed, alerts
 
     def check_attribute_change(self, change: dict) -> tuple[bool, list[Alert]]:
-        node_id = change.get("id")
+        node_id = node_id_of(change.get("id"))
+        if node_id is None:
+            return False, []
         node = self.elements.get(node_id)
         attrs = change["attributes"]
         if node is not None:
@@ -210,13 +219,13 @@ class PrivacyGuard:
         order = []
         while stack:
             node, parent_id = stack.pop()
-            node_id = node.get("id")
+            node_id = node_id_of(node.get("id"))
             kind = node.get("type")
-            if kind == ELEMENT and isinstance(node_id, int):
+            if kind == ELEMENT and node_id is not None:
                 attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
                 self.elements[node_id] = Node(str(node.get("tagName", "")).lower(), attrs, parent_id)
                 order.append(node)
-            elif kind == TEXT and isinstance(node_id, int) and parent_id is not None:
+            elif kind == TEXT and node_id is not None and parent_id is not None:
                 self.text_parent[node_id] = parent_id
             children = node.get("childNodes")
             if isinstance(children, list):

@@ -1,0 +1,81 @@
+"""Sites and rules through the REST API, for administrators (the same as Django admin)."""
+
+from rest_framework import permissions, serializers, viewsets
+
+from policies.models import MaskingRule, RestrictionRule, Site, normalize_origin
+
+
+class IsAdministrator(permissions.BasePermission):
+    message = "Only administrators can change sites and rules."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    origins = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+    class Meta:
+        model = Site
+        fields = ["key", "name", "origins", "write_mode_enabled", "submit_restricted", "created"]
+        read_only_fields = ["key", "created"]
+
+    def validate_origins(self, value: list[str]) -> list[str]:
+        try:
+            return list(dict.fromkeys(normalize_origin(v) for v in value))
+        except ValueError as e:
+            raise serializers.ValidationError(str(e)) from None
+
+    def _apply(self, instance: Site, data: dict) -> Site:
+        origins = data.pop("origins", None)
+        for name, value in data.items():
+            setattr(instance, name, value)
+        if origins is not None:
+            instance.allowed_origins = "\n".join(origins)
+        instance.save()
+        return instance
+
+    def create(self, validated_data: dict) -> Site:
+        return self._apply(Site(), validated_data)
+
+    def update(self, instance: Site, validated_data: dict) -> Site:
+        return self._apply(instance, validated_data)
+
+
+class _RuleSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(
+        slug_field="key", queryset=Site.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        fields = ["id", "site", "selector", "kind", "url_pattern", "description", "enabled", "updated"]
+        read_only_fields = ["id", "updated"]
+
+
+class MaskingRuleSerializer(_RuleSerializer):
+    class Meta(_RuleSerializer.Meta):
+        model = MaskingRule
+
+
+class RestrictionRuleSerializer(_RuleSerializer):
+    class Meta(_RuleSerializer.Meta):
+        model = RestrictionRule
+
+
+class SiteViewSet(viewsets.ModelViewSet):
+    queryset = Site.objects.all()
+    serializer_class = SiteSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAdministrator]
+    lookup_field = "key"
+
+
+class MaskingRuleViewSet(viewsets.ModelViewSet):
+    queryset = MaskingRule.objects.select_related("site")
+    serializer_class = MaskingRuleSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAdministrator]
+
+
+class RestrictionRuleViewSet(viewsets.ModelViewSet):
+    queryset = RestrictionRule.objects.select_related("site")
+    serializer_class = RestrictionRuleSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAdministrator]
