@@ -291,7 +291,8 @@ class AgentConsumer(_SessionSocket):
     """The agent's mirror of one session. Connecting is joining."""
 
     pause_task: asyncio.Task | None = None
-    refused_ids: dict[int, str] = {}
+    # None until the customer's consumer has shared what the agent may not touch: fail closed.
+    refused_ids: dict[int, str] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -341,7 +342,12 @@ class AgentConsumer(_SessionSocket):
             if not isinstance(target, int) or isinstance(target, bool):
                 await self.send_error("bad_frame", "A node 'id' is an integer.")
                 return
-            reason = self.refused_ids.get(target)
+            if self.refused_ids is None and kind == "click":
+                await self.send_error(
+                    "not_ready", "The customer's page is still loading; try again in a moment."
+                )
+                return
+            reason = (self.refused_ids or {}).get(target)
             if reason:
                 await self.send_json(
                     {

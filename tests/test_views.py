@@ -80,3 +80,13 @@ async def test_the_asgi_app_serves_the_widget_script_itself():
     assert (b"content-type", b"text/javascript") in [
         (k.lower(), v.split(b";")[0]) for k, v in start["headers"]
     ]
+
+
+@pytest.mark.django_db
+def test_the_workspace_sends_a_strict_content_security_policy(agent, site):
+    client = Client()
+    client.force_login(agent)
+    csp = client.get("/workspace/")["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-eval'" not in csp
+    assert "object-src 'none'" in csp
+    assert "https://shop.example.com" in csp  # the customer's images may show in the mirror
