@@ -11,6 +11,7 @@ set lookup.
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import soupsieve
 from bs4 import BeautifulSoup, Tag
@@ -27,6 +28,12 @@ SENSITIVE_ATTRS = ("value", "placeholder", "title", "alt", "aria-label", "aria-v
                    "aria-placeholder", "aria-description", "aria-roledescription", "data-value")
 STATE_ATTRS = ("checked", "selected")
 BLOCK_KEEP_ATTRS = ("id", "class", "rr_width", "rr_height", MASK_ATTR, RESTRICT_ATTR)
+
+
+@lru_cache(maxsize=512)
+def compile_selector(selector: str):
+    """Compiled once per process: every snapshot builds a new guard with the same rules."""
+    return soupsieve.compile(selector)
 
 
 def node_id_of(value) -> int | None:
@@ -65,24 +72,39 @@ class PrivacyGuard:
     restricted: dict[int, str] = field(default_factory=dict)  # node id -> control | field
     hits: Counter = field(default_factory=Counter)  # selector -> elements matched (policy lint)
 
+    # Preview and lint count matches per selector; live sessions run one selector list per
+    # (family, kind), which is several times faster on large pages.
+    per_selector: bool = False
+
     def __post_init__(self) -> None:
-        def compiled(selectors: list[str]) -> list[tuple[str, object]]:
+        def valid(selectors: list[str]) -> list[str]:
             result = []
             for selector in selectors:
                 try:
-                    result.append((selector, soupsieve.compile(selector)))
+                    compile_selector(selector)
+                    result.append(selector)
                 except Exception:
                     continue  # validated on save; a bad legacy rule must not stop the guard
             return result
 
         mask, restrict = self.policy["mask"], self.policy["restrict"]
-        self.rules = [
-            ("mask", "input", compiled(mask["input"])),
-            ("mask", "text", compiled(mask["text"])),
-            ("mask", "block", compiled(mask["block"])),
-            ("restrict", "field", compiled(restrict["field"])),
-            ("restrict", "control", compiled(restrict["control"])),
+        groups = [
+            ("mask", "input", valid(mask["input"])),
+            ("mask", "text", valid(mask["text"])),
+            ("mask", "block", valid(mask["block"])),
+            ("restrict", "field", valid(restrict["field"])),
+            ("restrict", "control", valid(restrict["control"])),
         ]
+        self.rules = []
+        for family, kind, selectors in groups:
+            if not selectors:
+                continue
+            if self.per_selector:
+                compiled = [(s, compile_selector(s)) for s in selectors]
+            else:
+                joined = ", ".join(selectors)
+                compiled = [(joined, compile_selector(joined))]
+            self.rules.append((family, kind, compiled))
 
     # -- events ---------------------------------------------------------------------------------
 

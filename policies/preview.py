@@ -83,7 +83,7 @@ def _to_html(nodes: list[dict]) -> str:
 
 def preview_html(site, html: str, url: str = "") -> Preview:
     policy = policy_for_site(site, url)
-    guard = PrivacyGuard(policy)
+    guard = PrivacyGuard(policy, per_selector=True)
     soup = BeautifulSoup(html, "html.parser")
     root = {"type": 0, "id": 0, "childNodes": _to_nodes(soup, [0])}
     guard.check_events([{"type": FULL_SNAPSHOT, "data": {"node": root}}])

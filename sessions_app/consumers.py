@@ -186,7 +186,11 @@ class CustomerConsumer(_SessionSocket):
             self.awaiting_snapshot = False
             await self.record_page(events)
         # Second line of defence: re-apply the policy; re-encode only if something changed.
-        changed, alerts = self.guard.check_events(events)
+        # Keystrokes cost a set lookup; whole pages run in a thread, off the event loop.
+        if has_snapshot or len(text) > 65536:
+            changed, alerts = await asyncio.to_thread(self.guard.check_events, events)
+        else:
+            changed, alerts = self.guard.check_events(events)
         if changed:
             text = json.dumps(data, separators=(",", ":"))
         if alerts:
