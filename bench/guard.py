@@ -23,8 +23,11 @@ from policies.guard import PrivacyGuard  # noqa: E402
 from policies.selectors import DEFAULT_MASK_INPUT, DEFAULT_RESTRICT_SUBMIT  # noqa: E402
 
 POLICY = {
-    "mask": {"input": DEFAULT_MASK_INPUT + [".private-input", "#phone"], "text": [".private-text"],
-             "block": ["img.private-image"]},
+    "mask": {
+        "input": DEFAULT_MASK_INPUT + [".private-input", "#phone"],
+        "text": [".private-text"],
+        "block": ["img.private-image"],
+    },
     "restrict": {"control": DEFAULT_RESTRICT_SUBMIT + [".danger"], "field": [".restricted-field"]},
 }
 
@@ -35,8 +38,13 @@ def page(n_rows: int) -> dict:
 
     def new(tag, attrs=None, children=None):
         next_id[0] += 1
-        return {"type": 2, "id": next_id[0], "tagName": tag, "attributes": attrs or {},
-                "childNodes": children or []}
+        return {
+            "type": 2,
+            "id": next_id[0],
+            "tagName": tag,
+            "attributes": attrs or {},
+            "childNodes": children or [],
+        }
 
     def text(value):
         next_id[0] += 1
@@ -47,14 +55,25 @@ def page(n_rows: int) -> dict:
         attrs = {"name": f"f{i}", "value": "x"}
         if i % 10 == 0:
             attrs["autocomplete"] = "cc-number"
-        rows.append(new("div", {"class": "row"}, [
-            new("label", {}, [text(f"Field {i}")]),
-            new("input", attrs),
-            new("button", {"type": "submit" if i % 25 == 0 else "button"}, [text("Go")]),
-        ]))
+        rows.append(
+            new(
+                "div",
+                {"class": "row"},
+                [
+                    new("label", {}, [text(f"Field {i}")]),
+                    new("input", attrs),
+                    new("button", {"type": "submit" if i % 25 == 0 else "button"}, [text("Go")]),
+                ],
+            )
+        )
     body = {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": rows}
-    return {"type": 0, "id": 1, "childNodes": [
-        {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [body]}]}
+    return {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [body]}
+        ],
+    }
 
 
 def timed(fn, repeat: int) -> float:
@@ -69,8 +88,13 @@ def timed(fn, repeat: int) -> float:
 def main() -> None:
     results = {}
     for rows in (100, 2500):  # ~500 and ~12,500 nodes
-        snapshot_text = json.dumps({"type": "events", "seq": 1, "events": [
-            {"type": 2, "data": {"node": page(rows)}, "timestamp": 1}]})
+        snapshot_text = json.dumps(
+            {
+                "type": "events",
+                "seq": 1,
+                "events": [{"type": 2, "data": {"node": page(rows)}, "timestamp": 1}],
+            }
+        )
 
         def parse_only():
             json.loads(snapshot_text)
@@ -83,16 +107,43 @@ def main() -> None:
 
     guard = PrivacyGuard(POLICY)
     guard.check_events([{"type": 2, "data": {"node": page(100)}}])
-    key = json.dumps({"type": "events", "seq": 2, "events": [
-        {"type": 3, "data": {"source": 5, "id": 13, "text": "abc", "isChecked": False},
-         "timestamp": 2}]})
+    key = json.dumps(
+        {
+            "type": "events",
+            "seq": 2,
+            "events": [
+                {
+                    "type": 3,
+                    "data": {"source": 5, "id": 13, "text": "abc", "isChecked": False},
+                    "timestamp": 2,
+                }
+            ],
+        }
+    )
     results["keystroke frame: parse only (µs)"] = timed(lambda: json.loads(key), 2000)
     results["keystroke frame: parse + guard (µs)"] = timed(
         lambda: guard.check_events(json.loads(key)["events"]), 2000
     )
-    add = json.dumps({"type": "events", "seq": 3, "events": [{"type": 3, "data": {
-        "source": 0, "removes": [], "texts": [], "attributes": [],
-        "adds": [{"parentId": 11, "node": page(4)["childNodes"][0]["childNodes"][0]}]}}]})
+    add = json.dumps(
+        {
+            "type": "events",
+            "seq": 3,
+            "events": [
+                {
+                    "type": 3,
+                    "data": {
+                        "source": 0,
+                        "removes": [],
+                        "texts": [],
+                        "attributes": [],
+                        "adds": [
+                            {"parentId": 11, "node": page(4)["childNodes"][0]["childNodes"][0]}
+                        ],
+                    },
+                }
+            ],
+        }
+    )
     results["added subtree (20 nodes): parse only (µs)"] = timed(lambda: json.loads(add), 500)
     results["added subtree (20 nodes): parse + guard (µs)"] = timed(
         lambda: guard.check_events(json.loads(add)["events"]), 500

@@ -373,15 +373,37 @@ import { record } from "@rrweb/record";
       transport.send(text);
       return;
     }
-    var parts = Math.ceil(text.length / config.chunkSize);
-    for (var i = 0; i < parts; i++) {
-      transport.send({
-        type: "chunk",
-        seq: frameSeq,
-        part: i,
-        parts: parts,
-        data: text.slice(i * config.chunkSize, (i + 1) * config.chunkSize),
-      });
+    sendChunks(text, frameSeq);
+  }
+
+  // daphne refuses WebSocket messages over 1 MiB: send large frames in chunks, each checked in
+  // bytes after JSON escaping, never splitting a surrogate pair.
+  var MAX_FRAME_BYTES = 1000000;
+  var encoder = new TextEncoder();
+
+  function sendChunks(text, frameSeq) {
+    var start = 0;
+    var part = 0;
+    while (start < text.length) {
+      var size = config.chunkSize;
+      var frame;
+      for (;;) {
+        var end = Math.min(text.length, start + size);
+        var code = text.charCodeAt(end - 1);
+        if (end < text.length && code >= 0xd800 && code <= 0xdbff) end -= 1;
+        frame = JSON.stringify({
+          type: "chunk",
+          seq: frameSeq,
+          part: part,
+          last: end >= text.length,
+          data: text.slice(start, end),
+        });
+        if (encoder.encode(frame).length <= MAX_FRAME_BYTES || size < 1024) break;
+        size = Math.floor(size / 2);
+      }
+      transport.send(frame);
+      start = end;
+      part += 1;
     }
   }
 

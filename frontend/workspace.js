@@ -148,6 +148,21 @@ import { Replayer } from "@rrweb/replay";
       case "events":
         onEvents(data.events);
         break;
+      case "chunk":
+        // A page larger than one WebSocket message, in order: reassemble, then apply.
+        if (data.part === 0) current.chunks = [];
+        if (!current.chunks || data.part !== current.chunks.length) {
+          current.chunks = null;
+          send({ type: "snapshot.request" });
+          break;
+        }
+        current.chunks.push(data.data);
+        if (data.last) {
+          var whole = current.chunks.join("");
+          current.chunks = null;
+          onFrame(JSON.parse(whole));
+        }
+        break;
       case "customer.connected":
         clearTimeout(current.pauseTimer);
         setBanner("");

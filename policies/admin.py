@@ -77,7 +77,15 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ("selector", "kind", "site_name", "url_pattern", "enabled", "description", "updated")
+    list_display = (
+        "selector",
+        "kind",
+        "site_name",
+        "url_pattern",
+        "enabled",
+        "description",
+        "updated",
+    )
     list_filter = ("kind", "enabled", "site")
     list_select_related = ("site",)
     search_fields = ("selector", "description", "url_pattern")

@@ -48,7 +48,16 @@ class _RuleSerializer(serializers.ModelSerializer):
     )
 
     class Meta:
-        fields = ["id", "site", "selector", "kind", "url_pattern", "description", "enabled", "updated"]
+        fields = [
+            "id",
+            "site",
+            "selector",
+            "kind",
+            "url_pattern",
+            "description",
+            "enabled",
+            "updated",
+        ]
         read_only_fields = ["id", "updated"]
 
 

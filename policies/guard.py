@@ -24,8 +24,18 @@ MUTATION, INPUT = 0, 5
 MASK_ATTR = "data-cobrowse-mask"
 RESTRICT_ATTR = "data-cobrowse-restrict"
 # Attributes that can carry what a masked field holds or describes.
-SENSITIVE_ATTRS = ("value", "placeholder", "title", "alt", "aria-label", "aria-valuetext",
-                   "aria-placeholder", "aria-description", "aria-roledescription", "data-value")
+SENSITIVE_ATTRS = (
+    "value",
+    "placeholder",
+    "title",
+    "alt",
+    "aria-label",
+    "aria-valuetext",
+    "aria-placeholder",
+    "aria-description",
+    "aria-roledescription",
+    "data-value",
+)
 STATE_ATTRS = ("checked", "selected")
 BLOCK_KEEP_ATTRS = ("id", "class", "rr_width", "rr_height", MASK_ATTR, RESTRICT_ATTR)
 
@@ -245,7 +255,9 @@ class PrivacyGuard:
             kind = node.get("type")
             if kind == ELEMENT and node_id is not None:
                 attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
-                self.elements[node_id] = Node(str(node.get("tagName", "")).lower(), attrs, parent_id)
+                self.elements[node_id] = Node(
+                    str(node.get("tagName", "")).lower(), attrs, parent_id
+                )
                 order.append(node)
             elif kind == TEXT and node_id is not None and parent_id is not None:
                 self.text_parent[node_id] = parent_id

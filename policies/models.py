@@ -249,7 +249,9 @@ def _bump_policy(**kwargs) -> None:
 
 
 for _model in (Site, MaskingRule, RestrictionRule):
-    models.signals.post_save.connect(_bump_policy, sender=_model, dispatch_uid=f"bump-{_model.__name__}")
+    models.signals.post_save.connect(
+        _bump_policy, sender=_model, dispatch_uid=f"bump-{_model.__name__}"
+    )
     models.signals.post_delete.connect(
         _bump_policy, sender=_model, dispatch_uid=f"bump-del-{_model.__name__}"
     )

@@ -12,8 +12,21 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from policies.guard import ELEMENT, FULL_SNAPSHOT, TEXT, PrivacyGuard
 from policies.selectors import DEFAULT_MASK_INPUT, DEFAULT_RESTRICT_SUBMIT, policy_for_site
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 DROP = {"script", "noscript", "iframe", "object", "embed"}
 AGENT_CSS = """
 [data-cobrowse-restrict="control"]{outline:3px solid #16a34a!important;outline-offset:1px}
@@ -50,7 +63,9 @@ def _to_nodes(tag, next_id: list[int]) -> list[dict]:
                 if name.lower().startswith("on"):
                     continue  # inline handlers never run in the agent's view
                 value = " ".join(value) if isinstance(value, list) else str(value)
-                if name in ("href", "src", "action") and value.strip().lower().startswith("javascript:"):
+                if name in ("href", "src", "action") and value.strip().lower().startswith(
+                    "javascript:"
+                ):
                     continue
                 attrs[name] = value
             node = {"type": ELEMENT, "id": next_id[0], "tagName": child.name, "attributes": attrs}

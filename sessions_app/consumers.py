@@ -25,6 +25,32 @@ CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
 
 
+MAX_WS_BYTES = 1_000_000  # daphne refuses WebSocket messages over 1 MiB, both ways
+
+
+def chunked(text: str, size: int = 250_000) -> list[str]:
+    """Frames no larger than daphne's limit: the text itself, or chunk frames to reassemble."""
+    if len(text) <= size // 4 or len(text.encode()) <= MAX_WS_BYTES:
+        return [text]
+    frames, start, part = [], 0, 0
+    while start < len(text):
+        step = size
+        while True:
+            piece = text[start : start + step]
+            last = start + len(piece) >= len(text)
+            frame = json.dumps(
+                {"type": "chunk", "part": part, "last": last, "data": piece},
+                separators=(",", ":"),
+            )
+            if len(frame.encode()) <= MAX_WS_BYTES or step < 1024:
+                break
+            step //= 2
+        frames.append(frame)
+        start += len(piece)
+        part += 1
+    return frames
+
+
 def _header(scope: dict, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -83,6 +109,8 @@ class _SessionSocket(AsyncWebsocketConsumer):
 class CustomerConsumer(_SessionSocket):
     """The widget on the customer's page. Authorised by its token, not by the session code."""
 
+    expiry_task: asyncio.Task | None = None
+
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         token = (query.get("token") or [""])[0]
@@ -131,8 +159,22 @@ class CustomerConsumer(_SessionSocket):
         if self.agent_present:
             # A new page (or a reconnect) starts with a full snapshot for the agent.
             await self.request_snapshot("reconnected")
+        else:
+            # Nobody joined in time: end the waiting session and tell the customer.
+            self.expiry_task = asyncio.ensure_future(self.expire_when_unjoined(session.created))
+
+    async def expire_when_unjoined(self, created) -> None:
+        deadline = created + timedelta(seconds=settings.COBROWSE_WAITING_TIMEOUT)
+        await asyncio.sleep(max(0.0, (deadline - timezone.now()).total_seconds()) + 0.5)
+        session = await database_sync_to_async(
+            CobrowseSession.objects.filter(pk=self.session_id).first
+        )()
+        if session is not None and session.expiry_reason() == CobrowseSession.EndReason.EXPIRED:
+            await self.end_session(CobrowseSession.EndReason.EXPIRED)
 
     async def disconnect(self, code: int) -> None:
+        if self.expiry_task:
+            self.expiry_task.cancel()
         if self.session_id is None:
             return
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
@@ -215,13 +257,12 @@ class CustomerConsumer(_SessionSocket):
         )
 
     async def on_chunk(self, data: dict) -> None:
-        part, parts, piece = data.get("part"), data.get("parts"), data.get("data")
+        part, last, piece = data.get("part"), data.get("last"), data.get("data")
         if not (
             isinstance(part, int)
-            and isinstance(parts, int)
+            and isinstance(last, bool)
             and isinstance(piece, str)
             and part == len(self.chunks)
-            and 0 <= part < parts
         ):
             self.chunks, self.chunk_bytes = [], 0
             await self.send_error("bad_chunk", "Chunks must arrive in order, numbered from 0.")
@@ -236,7 +277,7 @@ class CustomerConsumer(_SessionSocket):
             )
             return
         self.chunks.append(piece)
-        if part + 1 < parts:
+        if not last:
             return
         text = "".join(self.chunks)
         self.chunks, self.chunk_bytes = [], 0
@@ -275,6 +316,8 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_joined(self, event: dict) -> None:
         self.agent_present = True
+        if self.expiry_task:
+            self.expiry_task.cancel()
         await self.request_snapshot("agent_joined")
         await self.send_json({"type": "agent.joined", "agent": event["agent"]})
 
@@ -405,7 +448,8 @@ class AgentConsumer(_SessionSocket):
     # Group events
 
     async def relay_customer(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+        for frame in chunked(event["text"]):
+            await self.send(text_data=frame)
 
     async def guard_refused(self, event: dict) -> None:
         self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}

@@ -230,5 +230,8 @@ def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
     for alert in alerts[:20]:
         log.warning(
             "privacy alert: session %s node %s %s (rule %r); the value was scrubbed, not logged",
-            session.pk, alert.node_id, alert.kind, alert.selector,
+            session.pk,
+            alert.node_id,
+            alert.kind,
+            alert.selector,
         )

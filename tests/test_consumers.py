@@ -232,16 +232,26 @@ async def test_a_snapshot_larger_than_a_websocket_message_arrives_in_chunks(site
     parts = [text[i : i + size] for i in range(0, len(text), size)]
     for i, part in enumerate(parts):
         await customer.send_json_to(
-            {"type": "chunk", "seq": 1, "part": i, "parts": len(parts), "data": part}
+            {"type": "chunk", "seq": 1, "part": i, "last": i == len(parts) - 1, "data": part}
         )
-    assert await agent_ws.receive_json_from(timeout=5) == big
+    # The agent's side is under the same 1 MiB limit: the server chunks it again.
+    pieces = []
+    while True:
+        frame = await agent_ws.receive_from(timeout=5)
+        assert len(frame.encode()) <= 1_000_000
+        chunk = json.loads(frame)
+        assert chunk["type"] == "chunk" and chunk["part"] == len(pieces)
+        pieces.append(chunk["data"])
+        if chunk["last"]:
+            break
+    assert json.loads("".join(pieces)) == big
     await customer.disconnect()
     await agent_ws.disconnect()
 
 
 async def test_chunks_out_of_order_are_refused_and_a_snapshot_requested(site, agent):
     _, _, customer, agent_ws = await connected_pair(site, agent)
-    await customer.send_json_to({"type": "chunk", "seq": 1, "part": 1, "parts": 2, "data": "{}"})
+    await customer.send_json_to({"type": "chunk", "seq": 1, "part": 1, "last": True, "data": "{}"})
     assert (await customer.receive_json_from())["code"] == "bad_chunk"
     assert (await customer.receive_json_from())["type"] == "snapshot.request"
     await customer.disconnect()
@@ -352,3 +362,14 @@ async def test_an_idle_socket_outlives_the_redis_read_timeout(site, agent, redis
     assert (await agent_ws.receive_json_from(timeout=3))["seq"] == 1
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+async def test_a_waiting_customer_is_told_when_no_agent_joined_in_time(site, settings):
+    settings.COBROWSE_WAITING_TIMEOUT = 1
+    session, token = await new_session(site)
+    customer = await customer_socket(token)
+    await customer.connect()
+    await customer.receive_json_from()  # state
+    frame = await customer.receive_json_from(timeout=5)
+    assert frame["type"] == "ended" and frame["reason"] == "expired"
+    assert (await reload(session)).end_reason == "expired"

@@ -4,7 +4,12 @@ from policies.guard import PrivacyGuard
 
 POLICY = {
     "mask": {
-        "input": ["input[type=password]", "input[type=hidden]", '[autocomplete^="cc-"]', ".private"],
+        "input": [
+            "input[type=password]",
+            "input[type=hidden]",
+            '[autocomplete^="cc-"]',
+            ".private",
+        ],
         "text": [".secret-text"],
         "block": ["img.id-card"],
     },
@@ -13,8 +18,13 @@ POLICY = {
 
 
 def el(node_id, tag, attrs=None, children=None):
-    return {"type": 2, "id": node_id, "tagName": tag, "attributes": attrs or {},
-            "childNodes": children or []}
+    return {
+        "type": 2,
+        "id": node_id,
+        "tagName": tag,
+        "attributes": attrs or {},
+        "childNodes": children or [],
+    }
 
 
 def text(node_id, value):
@@ -22,7 +32,11 @@ def text(node_id, value):
 
 
 def snapshot(*body_children):
-    doc = {"type": 0, "id": 1, "childNodes": [el(2, "html", {}, [el(3, "body", {}, list(body_children))])]}
+    doc = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [el(2, "html", {}, [el(3, "body", {}, list(body_children))])],
+    }
     return {"type": 2, "data": {"node": doc}}
 
 
@@ -49,8 +63,9 @@ def test_an_unmasked_password_in_a_snapshot_is_scrubbed_and_reported():
 
 def test_values_the_browser_already_masked_raise_no_alert():
     guard = PrivacyGuard(POLICY)
-    event = snapshot(el(10, "input", {"type": "password", "value": "*******",
-                                       "data-cobrowse-mask": "input"}))
+    event = snapshot(
+        el(10, "input", {"type": "password", "value": "*******", "data-cobrowse-mask": "input"})
+    )
     changed, alerts = guard.check_events([event])
     assert not changed and alerts == []
 
@@ -75,8 +90,9 @@ def test_typing_into_an_ordinary_field_passes_untouched():
 def test_a_field_added_later_inside_a_masked_container_is_masked():
     guard = PrivacyGuard(POLICY)
     guard.check_events([snapshot(el(10, "div", {"class": "private"}))])
-    add = mutation(adds=[{"parentId": 10, "nextId": None,
-                          "node": el(11, "input", {"value": "secret"})}])
+    add = mutation(
+        adds=[{"parentId": 10, "nextId": None, "node": el(11, "input", {"value": "secret"})}]
+    )
     changed, alerts = guard.check_events([add])
     assert add["data"]["adds"][0]["node"]["attributes"]["value"] == "******"
     changed, alerts = guard.check_events([input_event(11, "more")])
@@ -121,8 +137,19 @@ def test_masked_text_changes_are_scrubbed():
 
 def test_a_blocked_image_loses_its_source_and_children():
     guard = PrivacyGuard(POLICY)
-    event = snapshot(el(10, "img", {"class": "id-card", "src": "/passport.png", "alt": "Passport",
-                                     "rr_width": "100px", "rr_height": "80px"}))
+    event = snapshot(
+        el(
+            10,
+            "img",
+            {
+                "class": "id-card",
+                "src": "/passport.png",
+                "alt": "Passport",
+                "rr_width": "100px",
+                "rr_height": "80px",
+            },
+        )
+    )
     changed, alerts = guard.check_events([event])
     img = event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]
     assert "src" not in img["attributes"] and "alt" not in img["attributes"]
@@ -143,8 +170,9 @@ def test_options_of_a_masked_select_are_scrubbed():
 
 def test_a_masked_checkbox_hides_its_state():
     guard = PrivacyGuard(POLICY)
-    guard.check_events([snapshot(el(10, "input", {"type": "checkbox", "class": "private",
-                                                   "checked": True}))])
+    guard.check_events(
+        [snapshot(el(10, "input", {"type": "checkbox", "class": "private", "checked": True}))]
+    )
     event = input_event(10, "on", checked=True)
     guard.check_events([event])
     assert event["data"]["isChecked"] is False
@@ -152,8 +180,12 @@ def test_a_masked_checkbox_hides_its_state():
 
 def test_restricted_controls_and_fields_are_marked_and_refused():
     guard = PrivacyGuard(POLICY)
-    event = snapshot(el(10, "button", {"type": "submit"}), el(11, "input", {"id": "promo"}),
-                     el(12, "a", {"class": "danger"}), el(13, "input", {"name": "city"}))
+    event = snapshot(
+        el(10, "button", {"type": "submit"}),
+        el(11, "input", {"id": "promo"}),
+        el(12, "a", {"class": "danger"}),
+        el(13, "input", {"name": "city"}),
+    )
     guard.check_events([event])
     body = event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"]
     assert body[0]["attributes"]["data-cobrowse-restrict"] == "control"
@@ -173,8 +205,21 @@ def test_a_new_snapshot_forgets_the_old_pages_nodes():
 
 def test_malformed_events_are_ignored_without_errors():
     guard = PrivacyGuard(POLICY)
-    junk = [None, 1, "x", {"type": 2}, {"type": 2, "data": {"node": "x"}},
-            {"type": 3, "data": {"source": 0, "adds": [None, {"node": 5}], "texts": [1],
-                                 "attributes": [{"id": 1, "attributes": "x"}]}},
-            {"type": 3, "data": {"source": 5, "id": [], "text": 5}}]
+    junk = [
+        None,
+        1,
+        "x",
+        {"type": 2},
+        {"type": 2, "data": {"node": "x"}},
+        {
+            "type": 3,
+            "data": {
+                "source": 0,
+                "adds": [None, {"node": 5}],
+                "texts": [1],
+                "attributes": [{"id": 1, "attributes": "x"}],
+            },
+        },
+        {"type": 3, "data": {"source": 5, "id": [], "text": 5}},
+    ]
     assert guard.check_events(junk) == (False, [])

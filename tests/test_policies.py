@@ -33,8 +33,12 @@ def test_every_save_changes_the_policy_version_and_sessions_record_it(site):
 
 def test_secure_defaults_are_always_in_the_policy(site):
     policy = policy_for_site(site)
-    for selector in ("input[type=password]", "input[type=hidden]",
-                     'input[autocomplete="one-time-code"]', 'input[autocomplete="new-password"]'):
+    for selector in (
+        "input[type=password]",
+        "input[type=hidden]",
+        'input[autocomplete="one-time-code"]',
+        'input[autocomplete="new-password"]',
+    ):
         assert selector in policy["mask"]["input"]
     assert "button[type=submit]" in policy["restrict"]["control"]
 
@@ -129,9 +133,7 @@ def test_agents_and_supervisors_cannot_edit_rules(agent, supervisor, site):
     assert MaskingRule.objects.count() == 0
 
 
-def test_the_admin_preview_shows_the_page_as_the_agent_sees_it_and_lints_rules(
-    administrator, site
-):
+def test_the_admin_preview_shows_the_page_as_the_agent_sees_it_and_lints_rules(administrator, site):
     MaskingRule.objects.create(site=site, selector=".ssn", kind="input")
     MaskingRule.objects.create(site=site, selector=".nowhere", kind="text")
     html = (

@@ -14,20 +14,51 @@ SECRET = "4111-SECRET-9999"
 
 
 def page(*body):
-    doc = {"type": 0, "id": 1, "childNodes": [
-        {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [
-            {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": list(body)}]}]}
+    doc = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            {
+                "type": 2,
+                "id": 2,
+                "tagName": "html",
+                "attributes": {},
+                "childNodes": [
+                    {
+                        "type": 2,
+                        "id": 3,
+                        "tagName": "body",
+                        "attributes": {},
+                        "childNodes": list(body),
+                    }
+                ],
+            }
+        ],
+    }
     return [
-        {"type": 4, "data": {"href": "https://shop.example.com/checkout/", "width": 800,
-                             "height": 600}, "timestamp": 1},
+        {
+            "type": 4,
+            "data": {"href": "https://shop.example.com/checkout/", "width": 800, "height": 600},
+            "timestamp": 1,
+        },
         {"type": 2, "data": {"node": doc}, "timestamp": 2},
     ]
 
 
-CARD = {"type": 2, "id": 10, "tagName": "input",
-        "attributes": {"autocomplete": "cc-number", "value": SECRET}, "childNodes": []}
-SUBMIT = {"type": 2, "id": 11, "tagName": "button", "attributes": {"type": "submit"},
-          "childNodes": [{"type": 3, "id": 12, "textContent": "Pay"}]}
+CARD = {
+    "type": 2,
+    "id": 10,
+    "tagName": "input",
+    "attributes": {"autocomplete": "cc-number", "value": SECRET},
+    "childNodes": [],
+}
+SUBMIT = {
+    "type": 2,
+    "id": 11,
+    "tagName": "button",
+    "attributes": {"type": "submit"},
+    "childNodes": [{"type": 3, "id": 12, "textContent": "Pay"}],
+}
 PROMO = {"type": 2, "id": 13, "tagName": "input", "attributes": {"id": "promo"}, "childNodes": []}
 CITY = {"type": 2, "id": 14, "tagName": "input", "attributes": {"name": "city"}, "childNodes": []}
 
@@ -46,9 +77,19 @@ async def test_an_unmasked_card_number_is_scrubbed_before_the_agent_and_reported
     frame = await agent_ws.receive_from()
     assert SECRET not in frame
     assert '"value":"****************"' in frame
-    await customer.send_json_to({"type": "events", "seq": 2, "events": [
-        {"type": 3, "data": {"source": 5, "id": 10, "text": SECRET, "isChecked": False},
-         "timestamp": 3}]})
+    await customer.send_json_to(
+        {
+            "type": "events",
+            "seq": 2,
+            "events": [
+                {
+                    "type": 3,
+                    "data": {"source": 5, "id": 10, "text": SECRET, "isChecked": False},
+                    "timestamp": 3,
+                }
+            ],
+        }
+    )
     frame = await agent_ws.receive_from()
     assert SECRET not in frame
     recorded = await alerts()
@@ -60,9 +101,7 @@ async def test_an_unmasked_card_number_is_scrubbed_before_the_agent_and_reported
     await agent_ws.disconnect()
 
 
-async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_socket(
-    site, agent
-):
+async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_socket(site, agent):
     await database_sync_to_async(RestrictionRule.objects.create)(
         site=site, selector="#promo", kind="field"
     )
@@ -71,8 +110,11 @@ async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_
         {"type": "events", "seq": 1, "events": page(CARD, SUBMIT, PROMO, CITY)}
     )
     await agent_ws.receive_from()
-    for node_id, what in [(11, "restricted control"), (13, "restricted field"),
-                          (10, "masked field")]:
+    for node_id, what in [
+        (11, "restricted control"),
+        (13, "restricted field"),
+        (10, "masked field"),
+    ]:
         for kind in ("click", "input"):
             await agent_ws.send_json_to({"type": kind, "id": node_id, "x": 1, "y": 1, "text": "x"})
             error = await agent_ws.receive_json_from()

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0001_initial'),
+        ("sessions_app", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cobrowsesession',
-            name='policy_version',
-            field=models.PositiveIntegerField(default=1, help_text='The privacy policy version in force when the session started.'),
+            model_name="cobrowsesession",
+            name="policy_version",
+            field=models.PositiveIntegerField(
+                default=1, help_text="The privacy policy version in force when the session started."
+            ),
         ),
     ]

@@ -159,3 +159,21 @@ def test_a_wrong_session_id_gets_a_clear_message(server, agent_page):
     )
     join(agent_page, "12345")
     expect(agent_page.locator("#join-error")).to_have_text(re.compile("9 digits"))
+
+
+def test_a_page_larger_than_a_websocket_message_still_reaches_the_agent(
+    server, customer, agent_page
+):
+    code = start_cobrowse(customer, server.customer_base + "/demo/")
+    # 1.5 million characters: the widget sends the snapshot in chunks under daphne's 1 MiB limit.
+    customer.evaluate(
+        "() => { const d = document.createElement('pre'); d.id = 'huge';"
+        " d.textContent = 'x'.repeat(1500000) + 'END'; document.body.prepend(d); }"
+    )
+    login(agent_page, server.agent_base, "agent1")
+    join(agent_page, code)
+    huge = mirror(agent_page).locator("#huge")
+    expect(huge).to_be_attached(timeout=20_000)
+    assert huge.evaluate("el => el.textContent.length") == 1_500_003
+    agent_page.get_by_test_id("exit-session").click()
+    expect(agent_page.locator("#session-status")).to_have_text("Ended")

@@ -70,7 +70,9 @@ def test_no_secret_reaches_the_agent_the_wire_the_database_or_the_logs(
     customer.click("#lab-show")  # the password becomes type=text ...
     customer.locator("#lab-toggle").press_sequentially("MORE")  # ... and the customer goes on
     for selector, secret in BY_SCRIPT.values():
-        customer.evaluate("([s, v]) => { document.querySelector(s).value = v; }", [selector, secret])
+        customer.evaluate(
+            "([s, v]) => { document.querySelector(s).value = v; }", [selector, secret]
+        )
     customer.select_option("#lab-select", "SECRETSELECT6")
     customer.check("#lab-radio-b")
     customer.check("#lab-check")
