@@ -160,6 +160,10 @@ SPECTACULAR_SETTINGS = {
 # Co-browse behaviour (seconds and bytes).
 COBROWSE_WAITING_TIMEOUT = envint("COBROWSE_WAITING_TIMEOUT", "900")
 COBROWSE_PAUSE_TIMEOUT = envint("COBROWSE_PAUSE_TIMEOUT", "600")
+# A write mode request the customer does not answer lapses after this many seconds.
+COBROWSE_WRITE_REQUEST_TIMEOUT = envint("COBROWSE_WRITE_REQUEST_TIMEOUT", "30")
+# Write mode survives a page change within the site; gone longer than this, back to pointer.
+COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
 COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576")
 COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432")
 # Public origin of this server as customers' browsers see it (demo pages use it for the embed tag).

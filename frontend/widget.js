@@ -40,7 +40,7 @@ import { record } from "@rrweb/record";
     start: start,
     exit: exit,
     state: function () {
-      return { status: state.status, code: state.code, agent: state.agent };
+      return { status: state.status, code: state.code, agent: state.agent, mode: state.mode };
     },
   };
   window.Cobrowse = Cobrowse;
@@ -53,6 +53,8 @@ import { record } from "@rrweb/record";
 
   var state = {
     status: "idle", // idle | starting | waiting | active | ended
+    mode: "pointer", // pointer | write (the agent may type and click)
+    writeEnabled: false,
     code: null,
     codeDisplay: null,
     token: null,
@@ -251,7 +253,26 @@ import { record } from "@rrweb/record";
         state.code = data.session.code;
         state.codeDisplay = data.session.code_display;
         state.agent = data.agent;
+        state.mode = data.mode;
+        state.writeEnabled = data.write_mode_enabled;
         setStatus(data.agent ? "active" : "waiting");
+        break;
+      case "write.request":
+        askForWriteMode(data.agent, data.timeout);
+        break;
+      case "write.lapsed":
+        closeDialog();
+        notify("The write mode request lapsed.", "info");
+        break;
+      case "mode":
+        state.mode = data.mode;
+        closeDialog();
+        render();
+        notify(data.message, "info");
+        emit("mode", { mode: data.mode, by: data.by });
+        break;
+      case "agent.command":
+        applyCommand(data.command || {});
         break;
       case "snapshot.request":
         snapshot();
@@ -626,6 +647,112 @@ import { record } from "@rrweb/record";
   }
 
   // ---------------------------------------------------------------------------
+  // Remote control: the agent's commands, applied the way the customer's own input would be
+  // ---------------------------------------------------------------------------
+
+  function refuse(message) {
+    transport.send({ type: "refused", message: message });
+  }
+
+  function applyCommand(command) {
+    if (state.mode !== "write") return refuse("The page is not in write mode.");
+    if (command.type === "navigate") return navigate(command);
+    var target = record.mirror.getNode(command.id);
+    if (!target || target.nodeType !== 1) return refuse("That element is no longer on the page.");
+    if (isMasked(target) || matches(target, policy.field) || safeMatches(target, policy.control)) {
+      return refuse("That element is restricted: only the customer can use it.");
+    }
+    if (target.closest("cobrowse-widget")) return refuse("The co-browse controls are the customer's.");
+    if (command.type === "click") {
+      if (command.x !== undefined) {
+        showPointer(command.x, command.y);
+        clickCircle(command.x, command.y);
+      }
+      if (target.matches('input[type="file"]')) {
+        return refuse("File pickers open only for the customer's own click: ask them to choose the file.");
+      }
+      var link = target.closest("a[href]");
+      if (link && !sameSite(link.href)) return refuse("That link leaves the site.");
+      target.click();
+      return;
+    }
+    if (command.type === "focus") {
+      target.focus();
+      return;
+    }
+    if (command.type === "input") setValue(target, command);
+  }
+
+  // Native setters plus input/change events, so that framework-driven pages react.
+  function setValue(target, command) {
+    var tag = target.tagName;
+    if (typeof command.checked === "boolean") {
+      if (target.checked !== command.checked) target.click();
+      return;
+    }
+    var value = String(command.value);
+    if (target.isContentEditable) {
+      target.textContent = value;
+      target.dispatchEvent(new InputEvent("input", { bubbles: true }));
+      return;
+    }
+    var proto =
+      tag === "SELECT" ? HTMLSelectElement.prototype :
+      tag === "TEXTAREA" ? HTMLTextAreaElement.prototype :
+      tag === "INPUT" ? HTMLInputElement.prototype : null;
+    if (!proto) return refuse("That element does not take typing.");
+    if (tag === "INPUT" && target.type === "file") return refuse("Only the customer can choose files.");
+    Object.getOwnPropertyDescriptor(proto, "value").set.call(target, value);
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+    target.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function sameSite(url) {
+    try {
+      var origin = new URL(url, location.href).origin;
+      return (policy.raw.origins || [location.origin]).indexOf(origin) >= 0;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function navigate(command) {
+    if (command.action === "back") history.back();
+    else if (command.action === "forward") history.forward();
+    else if (command.action === "refresh") location.reload();
+    else if (command.action === "url") {
+      if (!sameSite(command.url)) return refuse("That address is outside the site.");
+      location.assign(command.url);
+    }
+  }
+
+  function askForWriteMode(agent, timeout) {
+    ui.dialogText.textContent =
+      (agent || "The agent") + " asks for write mode: they could type and click on this page " +
+      "with you. Private fields stay hidden and locked.";
+    ui.dialog.hidden = false;
+    ui.approve.focus();
+    clearTimeout(ui.dialogTimer);
+    ui.dialogTimer = setTimeout(closeDialog, (timeout || 30) * 1000);
+  }
+
+  function closeDialog() {
+    if (ui.dialog) ui.dialog.hidden = true;
+    clearTimeout(ui.dialogTimer);
+  }
+
+  // A hidden page (another tab, minimised) does not keep write mode. A page being left also turns
+  // hidden for a moment: that is navigation, which keeps write mode, so wait before deciding.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "hidden" || state.mode !== "write") return;
+    setTimeout(function () {
+      if (document.visibilityState === "hidden" && state.mode === "write" && transport.isOpen()) {
+        transport.send({ type: "mode.pointer", reason: "hidden" });
+      }
+    }, 1000);
+  });
+
+  // ---------------------------------------------------------------------------
   // UI: one <cobrowse-widget> element with an open shadow root
   // ---------------------------------------------------------------------------
 
@@ -664,6 +791,12 @@ import { record } from "@rrweb/record";
     "@keyframes ring{from{transform:scale(.4);opacity:1}to{transform:scale(1.4);opacity:0}}",
     ".notice{position:fixed;background:#4c1d95;color:#fff;font-size:12px;font-weight:600;",
     "padding:4px 8px;border-radius:6px;pointer-events:none;box-shadow:0 2px 8px rgba(0,0,0,.25)}",
+    ".toggle{background:#eef2f6;color:#1d2433;padding:8px 12px;font-size:12px}",
+    ".toggle[aria-checked=true]{background:#7c3aed;color:#fff}",
+    ".toggle[disabled]{cursor:default;opacity:.8}",
+    ".secondary{background:#eef2f6;color:#1d2433;padding:12px 18px}",
+    ".consent{border:2px solid #7c3aed}",
+    ".consent .bar{justify-content:flex-end}",
     "[hidden]{display:none!important}",
   ].join("");
 
@@ -721,14 +854,55 @@ import { record } from "@rrweb/record";
     ui.exit.appendChild(icon(GLOBE));
     ui.exit.addEventListener("click", exit);
 
+    ui.toggle = el("button", {
+      class: "toggle",
+      type: "button",
+      role: "switch",
+      "aria-checked": "false",
+      "data-testid": "cobrowse-write-toggle",
+      title: "Write mode: the agent can type and click. Turn off to go back to pointer mode.",
+    });
+    ui.toggle.addEventListener("click", function () {
+      if (state.mode === "write") transport.send({ type: "mode.pointer" });
+    });
+
     ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": "Co-browse" }, [
       el("div", { class: "label", text: "Your co-browse session ID" }),
       ui.code,
       ui.hint,
-      el("div", { class: "bar" }, [ui.status, ui.exit]),
+      el("div", { class: "bar" }, [ui.status, ui.toggle, ui.exit]),
     ]);
 
+    ui.dialogText = el("p", { class: "hint" });
+    ui.approve = el("button", {
+      class: "launch",
+      type: "button",
+      "data-testid": "cobrowse-approve-write",
+      text: "Allow",
+    });
+    ui.deny = el("button", {
+      class: "secondary",
+      type: "button",
+      "data-testid": "cobrowse-deny-write",
+      text: "Deny",
+    });
+    ui.approve.addEventListener("click", function () {
+      closeDialog();
+      transport.send({ type: "write.approve" });
+    });
+    ui.deny.addEventListener("click", function () {
+      closeDialog();
+      transport.send({ type: "write.deny" });
+    });
+    ui.dialog = el("div", { class: "panel consent", role: "alertdialog", "aria-label": "Write mode" }, [
+      el("div", { class: "label", text: "Write mode request" }),
+      ui.dialogText,
+      el("div", { class: "bar" }, [ui.deny, ui.approve]),
+    ]);
+    ui.dialog.hidden = true;
+
     ui.dock = el("div", { class: "dock " + (config.position === "left" ? "left" : "") }, [
+      ui.dialog,
       ui.panel,
       ui.launch,
     ]);
@@ -767,9 +941,14 @@ import { record } from "@rrweb/record";
     ui.launch.textContent = state.status === "starting" ? "Starting…" : "Start Co-browse";
     ui.panel.hidden = !inSession;
     ui.code.textContent = state.codeDisplay || "";
+    var writing = state.status === "active" && state.mode === "write";
+    ui.toggle.hidden = !(state.status === "active" && state.writeEnabled);
+    ui.toggle.disabled = !writing;
+    ui.toggle.setAttribute("aria-checked", String(writing));
+    ui.toggle.textContent = writing ? "Write mode: on" : "Pointer mode";
     if (state.status === "active") {
       ui.status.className = "status";
-      ui.status.textContent = "Co-browsing with " + (state.agent || "an agent");
+      ui.status.textContent = (writing ? "Agent can type · " : "Co-browsing with ") + (state.agent || "an agent");
       ui.hint.textContent = "The agent sees this tab of the site, nothing else on your screen.";
     } else {
       ui.status.className = "status waiting";

@@ -46,6 +46,12 @@ import { Replayer } from "@rrweb/replay";
     stage: document.getElementById("mirror-stage"),
     overlay: document.getElementById("mirror-overlay"),
     placeholder: document.getElementById("mirror-placeholder"),
+    writeToggle: $("write-mode-toggle"),
+    nav: document.getElementById("nav-controls"),
+    back: $("nav-back"),
+    forward: $("nav-forward"),
+    refresh: $("nav-refresh"),
+    urlForm: document.getElementById("url-form"),
     alert: document.getElementById("mirror-alert"),
     alertText: document.getElementById("mirror-alert-text"),
   };
@@ -142,8 +148,20 @@ import { Replayer } from "@rrweb/replay";
     switch (data.type) {
       case "state":
         current.joined = true;
+        current.writeEnabled = !!data.write_mode_enabled;
+        current.origins = data.site_origins || [];
         ui.join.disabled = false;
         showSession(data.session);
+        setMode(data.session.mode);
+        break;
+      case "mode":
+        setMode(data.mode);
+        setBanner(data.by === "agent" ? "" : data.message);
+        break;
+      case "write.denied":
+      case "write.lapsed":
+        setMode("pointer");
+        setBanner(data.message);
         break;
       case "events":
         onEvents(data.events);
@@ -181,7 +199,9 @@ import { Replayer } from "@rrweb/replay";
         endView(data.message);
         break;
       case "error":
-        if (data.code === "restricted") {
+        if (["restricted", "refused_by_page", "foreign_url", "wrong_mode", "not_ready",
+             "write_mode_disabled", "already_write"].indexOf(data.code) >= 0) {
+          if (data.code === "write_mode_disabled") setMode("pointer");
           setBanner(data.message);
           break;
         }
@@ -201,7 +221,10 @@ import { Replayer } from "@rrweb/replay";
       var type = events[i].type;
       if (type === EVENT_META) {
         var meta = events[i].data || {};
-        if (meta.href) ui.url.value = meta.href;
+        if (meta.href) {
+          ui.url.defaultValue = meta.href;
+          if (document.activeElement !== ui.url) ui.url.value = meta.href;
+        }
         resize(meta.width, meta.height);
       }
       if (type === EVENT_FULL_SNAPSHOT || type === EVENT_META) start = start < 0 ? i : start;
@@ -220,6 +243,7 @@ import { Replayer } from "@rrweb/replay";
     if (start >= 0 && current.firstMirrorAt === undefined) {
       current.firstMirrorAt = performance.now();
     }
+
   }
 
   function newReplayer() {
@@ -249,6 +273,8 @@ import { Replayer } from "@rrweb/replay";
     replayer.on("resize", function (size) {
       resize(size.width, size.height);
     });
+    // rrweb rebuilds the page with document.open(), which drops listeners: attach after it.
+    replayer.on("fullsnapshot-rebuilded", watchMirror);
     ui.stage.appendChild(ui.overlay); // keep the pointer layer above the mirror
     ui.overlay.appendChild(ui.alert);
     current.replayer = replayer;
@@ -378,16 +404,147 @@ import { Replayer } from "@rrweb/replay";
     var click = { type: "click", x: point.x, y: point.y };
     if (target && target.id) click.id = target.id;
     send(click);
-    var ring = document.createElement("div");
-    ring.className = "click-ring";
-    ring.dataset.testid = "agent-click";
-    ring.style.left = point.x + "px";
-    ring.style.top = point.y + "px";
-    ui.overlay.appendChild(ring);
-    setTimeout(function () {
-      ring.remove();
-    }, 1500);
+    ring(point);
   });
+
+  // ---------------------------------------------------------------------------
+  // Write mode: the customer's consent, then the agent types, clicks and navigates
+  // ---------------------------------------------------------------------------
+
+  function setMode(mode) {
+    if (!current) return;
+    current.mode = mode;
+    var writing = mode === "write";
+    ui.writeToggle.hidden = !current.writeEnabled;
+    ui.writeToggle.setAttribute("aria-checked", String(writing));
+    ui.writeToggle.removeAttribute("aria-busy");
+    ui.writeToggle.textContent = writing ? "Write mode: on" : "Write mode: off";
+    ui.nav.hidden = !writing;
+    ui.url.readOnly = !writing;
+    ui.view.classList.toggle("write", writing);
+    ui.view.dataset.mode = mode;
+    if (current.replayer) {
+      if (writing) current.replayer.enableInteract();
+      else current.replayer.disableInteract();
+    }
+  }
+
+  ui.writeToggle.addEventListener("click", function () {
+    if (!current || current.ended) return;
+    if (current.mode === "write") {
+      send({ type: "mode.pointer" });
+      return;
+    }
+    ui.writeToggle.setAttribute("aria-busy", "true");
+    ui.writeToggle.textContent = "Asking the customer…";
+    setBanner("");
+    send({ type: "write.request" });
+  });
+
+  ui.back.addEventListener("click", function () {
+    send({ type: "navigate", action: "back" });
+  });
+  ui.forward.addEventListener("click", function () {
+    send({ type: "navigate", action: "forward" });
+  });
+  ui.refresh.addEventListener("click", function () {
+    send({ type: "navigate", action: "refresh" });
+  });
+  ui.urlForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current || current.mode !== "write") return;
+    var url;
+    try {
+      url = new URL(ui.url.value.trim(), ui.url.defaultValue || undefined).href;
+    } catch (e) {
+      setBanner("That is not a web address.");
+      return;
+    }
+    if (current.origins.indexOf(new URL(url).origin) < 0) {
+      setBanner("That address is outside the customer's site: " + current.origins.join(", ") + " only.");
+      return;
+    }
+    send({ type: "navigate", action: "url", url: url });
+  });
+
+  // Listen inside the mirror's document (same origin, no scripts of its own). It never acts by
+  // itself: clicks and submits are stopped there and sent to the customer's page instead.
+  function watchMirror() {
+    var iframe = ui.stage.querySelector("iframe");
+    var doc = iframe && iframe.contentDocument;
+    if (!doc) return;
+    var writing = function () {
+      return current && !current.ended && current.mode === "write";
+    };
+    var nodeId = function (el) {
+      var id = current.replayer.getMirror().getId(el);
+      return id > 0 ? id : null;
+    };
+    doc.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (!writing()) return;
+      var target = event.target;
+      var point = { x: event.clientX, y: event.clientY };
+      var marked = target.closest && target.closest(MARKED);
+      if (marked) {
+        showAlert(point, refusal(marked));
+        return;
+      }
+      var id = nodeId(target);
+      if (!id) return;
+      if (target.matches("input[type=checkbox],input[type=radio]")) {
+        send({ type: "input", id: id, checked: target.checked });
+      } else {
+        send({ type: "click", id: id, x: point.x, y: point.y });
+      }
+      ring(point);
+    }, true);
+    doc.addEventListener("submit", function (event) {
+      event.preventDefault();
+    }, true);
+    doc.addEventListener("input", function (event) {
+      var target = event.target;
+      if (!writing() || target.matches("input[type=checkbox],input[type=radio]")) return;
+      if (target.closest(MARKED)) return;
+      var id = nodeId(target);
+      if (!id) return;
+      var value = target.isContentEditable ? target.textContent : target.value;
+      send({ type: "input", id: id, value: value });
+    }, true);
+    doc.addEventListener("focusin", function (event) {
+      var target = event.target;
+      if (!writing()) return;
+      if (target.closest && target.closest(MARKED)) {
+        target.blur(); // masked and restricted fields take no typing from the agent
+        return;
+      }
+      var id = nodeId(target);
+      if (id) send({ type: "focus", id: id });
+    }, true);
+    doc.addEventListener("mousemove", function (event) {
+      if (!writing()) return;
+      var point = { x: event.clientX, y: event.clientY };
+      var marked = event.target.closest && event.target.closest(MARKED);
+      showAlert(point, marked && refusal(marked));
+      pendingPointer = point;
+      var wait = POINTER_INTERVAL - (Date.now() - lastPointer);
+      if (wait <= 0) sendPointer();
+      else if (!pointerTimer) pointerTimer = setTimeout(sendPointer, wait);
+    }, true);
+    if (current.mode === "write") current.replayer.enableInteract();
+  }
+
+  function ring(point) {
+    var el = document.createElement("div");
+    el.className = "click-ring";
+    el.dataset.testid = "agent-click";
+    el.style.left = point.x + "px";
+    el.style.top = point.y + "px";
+    ui.overlay.appendChild(el);
+    setTimeout(function () {
+      el.remove();
+    }, 1500);
+  }
 
   // ---------------------------------------------------------------------------
   // Session panel
@@ -421,6 +578,8 @@ import { Replayer } from "@rrweb/replay";
     if (current.socket && current.socket.readyState <= WebSocket.OPEN) current.socket.close(1000);
     setStatus("Ended", "ended");
     setBanner(message || "The session ended.");
+    setMode("pointer");
+    ui.writeToggle.hidden = true;
     ui.exit.disabled = true;
     ui.join.disabled = false;
     document.body.dataset.cobrowse = "ended";

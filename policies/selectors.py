@@ -73,6 +73,8 @@ def policy_for_site(site, url: str = "") -> dict:
         "site": site.key,
         "write_mode_enabled": site.write_mode_enabled,
         "submit_restricted": site.submit_restricted,
+        # Where the agent may navigate the customer in write mode.
+        "origins": site.origins,
         "mask": mask,
         "restrict": restrict,
     }

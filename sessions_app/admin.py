@@ -1,8 +1,38 @@
 from django.contrib import admin, messages
 
 from sessions_app import services
-from sessions_app.models import CobrowseSession
+from sessions_app.models import AgentAction, CobrowseSession
 from sessions_app.realtime import announce_end_sync
+
+
+class AgentActionInline(admin.TabularInline):
+    model = AgentAction
+    fields = ("created", "agent", "kind", "target", "node_id", "detail", "url")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgentAction)
+class AgentActionAdmin(admin.ModelAdmin):
+    """The audit trail: what agents did to customers' pages (never what they typed)."""
+
+    list_display = ("created", "session", "agent", "kind", "target", "detail", "url")
+    list_filter = ("kind",)
+    list_select_related = ("session", "agent")
+    search_fields = ("session__code", "agent__username", "target", "url")
+    date_hierarchy = "created"
+    readonly_fields = [f.name for f in AgentAction._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(CobrowseSession)
@@ -25,6 +55,7 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     readonly_fields = [f.name for f in CobrowseSession._meta.fields]
     actions = ["end_sessions"]
+    inlines = [AgentActionInline]
 
     def has_add_permission(self, request) -> bool:
         return False  # sessions start from the widget, never from admin

@@ -12,15 +12,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from policies.guard import PrivacyGuard
+from policies.models import origin_of
 from sessions_app import services
 from sessions_app.models import CobrowseSession
-from sessions_app.realtime import agent_group, announce_end, customer_group
+from sessions_app.realtime import agent_group, announce_end, announce_mode, customer_group
 from sessions_app.services import ServiceError
 
 log = logging.getLogger("cobrowse.consumers")
 
 FULL_SNAPSHOT = 2  # rrweb EventType.FullSnapshot
 META = 4  # rrweb EventType.Meta
+CONTROL_COMMANDS = ("click", "input", "focus", "navigate")
 CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
 
@@ -135,6 +137,11 @@ class CustomerConsumer(_SessionSocket):
             )
         )
         self.refused_count = -1
+        self.mode = session.mode
+        self.agent_id = session.agent_id
+        self.write_pending: asyncio.Task | None = None
+        self.audit: list[dict] = []
+        self.audit_task: asyncio.Task | None = None
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
         await self.accept()
         await self.send_json(
@@ -143,6 +150,7 @@ class CustomerConsumer(_SessionSocket):
                 "session": {"code": session.code, "code_display": session.code_display},
                 "status": session.status,
                 "mode": session.mode,
+                "write_mode_enabled": session.site.write_mode_enabled,
                 "agent": session.agent.get_full_name() or session.agent.get_username()
                 if session.agent
                 else None,
@@ -177,6 +185,9 @@ class CustomerConsumer(_SessionSocket):
             self.expiry_task.cancel()
         if self.session_id is None:
             return
+        if self.write_pending:
+            self.write_pending.cancel()
+        await self.flush_audit()
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         if self.ended or getattr(self, "superseded", False):
             return
@@ -204,8 +215,70 @@ class CustomerConsumer(_SessionSocket):
             await self.end_session(CobrowseSession.EndReason.CUSTOMER_EXIT)
         elif kind == "ping":
             await self.send_json({"type": "pong"})
+        elif kind in ("write.approve", "write.deny"):
+            await self.answer_write_request(approve=kind == "write.approve")
+        elif kind == "mode.pointer":
+            if self.mode == CobrowseSession.Mode.WRITE:
+                by = "customer_hidden" if data.get("reason") == "hidden" else "customer"
+                await self.change_mode(CobrowseSession.Mode.POINTER, by=by)
+        elif kind == "refused":
+            message = data.get("message") if isinstance(data.get("message"), str) else ""
+            await self.channel_layer.group_send(
+                agent_group(self.session_id),
+                {"type": "command.refused", "message": message[:300] or "The page refused it."},
+            )
         else:
             await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+
+    # Write mode: consent, lapse, back to pointer
+
+    async def answer_write_request(self, *, approve: bool) -> None:
+        if self.write_pending is None:
+            await self.send_error("no_request", "There is no write mode request to answer.")
+            return
+        self.write_pending.cancel()
+        self.write_pending = None
+        if approve:
+            await self.change_mode(CobrowseSession.Mode.WRITE, by="customer")
+        else:
+            await self.channel_layer.group_send(
+                agent_group(self.session_id), {"type": "write.denied"}
+            )
+
+    async def lapse_write_request(self) -> None:
+        await asyncio.sleep(settings.COBROWSE_WRITE_REQUEST_TIMEOUT)
+        self.write_pending = None
+        await self.send_json({"type": "write.lapsed"})
+        await self.channel_layer.group_send(agent_group(self.session_id), {"type": "write.lapsed"})
+
+    async def change_mode(self, mode: str, *, by: str) -> None:
+        await database_sync_to_async(services.session_set_mode)(
+            session_id=self.session_id, mode=mode, agent_id=self.agent_id, by=by
+        )
+        await announce_mode(self.session_id, mode, by)
+
+    # Agent commands (already checked by the agent's consumer) go to the page, audited
+
+    async def flush_audit(self) -> None:
+        if self.audit:
+            batch, self.audit = self.audit, []
+            await database_sync_to_async(services.agent_actions_record)(actions=batch)
+
+    async def flush_audit_soon(self) -> None:
+        await asyncio.sleep(1.0)
+        self.audit_task = None
+        await self.flush_audit()
+
+    def describe(self, node_id: int | None) -> str:
+        node = self.guard.elements.get(node_id) if node_id is not None else None
+        if node is None:
+            return ""
+        text = node.tag
+        if isinstance(node.attrs.get("id"), str):
+            text += "#" + node.attrs["id"]
+        if isinstance(node.attrs.get("class"), str) and node.attrs["class"].strip():
+            text += "." + ".".join(node.attrs["class"].split()[:3])
+        return text[:200]
 
     async def on_events(self, data: dict, text: str) -> None:
         seq, events = data.get("seq"), data.get("events")
@@ -316,6 +389,7 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_joined(self, event: dict) -> None:
         self.agent_present = True
+        self.agent_id = event.get("agent_id", self.agent_id)
         if self.expiry_task:
             self.expiry_task.cancel()
         await self.request_snapshot("agent_joined")
@@ -323,6 +397,66 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_disconnected(self, event: dict) -> None:
         await self.send_json({"type": "agent.disconnected"})
+        if self.mode == CobrowseSession.Mode.WRITE:
+            # The agent is gone: they must ask again when they are back.
+            await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
+
+    async def write_requested(self, event: dict) -> None:
+        if self.write_pending:
+            self.write_pending.cancel()
+        self.write_pending = asyncio.ensure_future(self.lapse_write_request())
+        await self.send_json(
+            {
+                "type": "write.request",
+                "agent": event["agent"],
+                "timeout": settings.COBROWSE_WRITE_REQUEST_TIMEOUT,
+            }
+        )
+
+    async def mode_changed(self, event: dict) -> None:
+        self.mode = event["mode"]
+        if self.write_pending:
+            self.write_pending.cancel()
+            self.write_pending = None
+        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "mode"})
+
+    async def agent_command(self, event: dict) -> None:
+        command = event["command"]
+        node_id = command.get("id")
+        # Defence in depth: the page knowledge lives here; refuse what the guard would.
+        if self.mode != CobrowseSession.Mode.WRITE:
+            return
+        if node_id is not None and self.guard.refuses(node_id):
+            await self.channel_layer.group_send(
+                agent_group(self.session_id),
+                {"type": "command.refused", "message": "That element is restricted."},
+            )
+            return
+        value = command.get("value")
+        detail = command.get("action", "")
+        if isinstance(value, str):
+            detail = f"{len(value)} characters"  # never the text itself
+        elif isinstance(command.get("checked"), bool):
+            detail = "checked" if command["checked"] else "unchecked"
+        if command.get("url"):
+            detail = f"{detail} {command['url']}".strip()
+        self.audit.append(
+            {
+                "session_id": self.session_id,
+                "agent_id": self.agent_id,
+                "kind": command["type"],
+                "node_id": node_id,
+                "target": self.describe(node_id),
+                "detail": detail[:300],
+                "url": self.page_url[:2000],
+                "created": timezone.now(),
+            }
+        )
+        if len(self.audit) >= 50:
+            await self.flush_audit()
+        elif self.audit_task is None:
+            self.audit_task = asyncio.ensure_future(self.flush_audit_soon())
+        await self.send_json({"type": "agent.command", "command": command})
 
     async def agent_pointer(self, event: dict) -> None:
         await self.send(text_data=event["text"])
@@ -356,13 +490,25 @@ class AgentConsumer(_SessionSocket):
             return
         self.session_id = session.pk
         self.agent_name = user.get_full_name() or user.get_username()
+        self.mode = session.mode
+        self.write_enabled = session.site.write_mode_enabled
+        self.site_origins = set(session.site.origins)
+        self.write_grace: asyncio.Task | None = None
         await self.channel_layer.group_add(agent_group(self.session_id), self.channel_name)
         await self.accept()
-        await self.send_json({"type": "state", "session": session.to_dict()})
+        await self.send_json(
+            {
+                "type": "state",
+                "session": session.to_dict(),
+                "write_mode_enabled": self.write_enabled,
+                "site_origins": sorted(self.site_origins),
+            }
+        )
         if session.status == CobrowseSession.Status.PAUSED:
             self.start_pause_timer()
         await self.channel_layer.group_send(
-            customer_group(self.session_id), {"type": "agent.joined", "agent": self.agent_name}
+            customer_group(self.session_id),
+            {"type": "agent.joined", "agent": self.agent_name, "agent_id": user.pk},
         )
 
     async def disconnect(self, code: int) -> None:
@@ -370,6 +516,8 @@ class AgentConsumer(_SessionSocket):
             self.pause_task.cancel()
         if self.session_id is None:
             return
+        if self.write_grace:
+            self.write_grace.cancel()
         await self.channel_layer.group_discard(agent_group(self.session_id), self.channel_name)
         if not self.ended:
             await self.channel_layer.group_send(
@@ -385,11 +533,13 @@ class AgentConsumer(_SessionSocket):
             return
         kind = data["type"]
         target = data.get("id")
-        if target is not None and kind in ("click", "input", "focus", "select"):
+        if target is not None and kind in ("click", "input", "focus"):
             if not isinstance(target, int) or isinstance(target, bool):
                 await self.send_error("bad_frame", "A node 'id' is an integer.")
                 return
-            if self.refused_ids is None and kind == "click":
+            if self.refused_ids is None and (
+                kind == "click" or self.mode == CobrowseSession.Mode.WRITE
+            ):
                 await self.send_error(
                     "not_ready", "The customer's page is still loading; try again in a moment."
                 )
@@ -405,7 +555,7 @@ class AgentConsumer(_SessionSocket):
                     }
                 )
                 return
-        if kind in ("pointer", "click"):
+        if kind == "pointer" or (kind == "click" and self.mode != CobrowseSession.Mode.WRITE):
             x, y = data.get("x"), data.get("y")
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
                 await self.send_error("bad_frame", f"A {kind} frame has numeric 'x' and 'y'.")
@@ -415,20 +565,100 @@ class AgentConsumer(_SessionSocket):
                 customer_group(self.session_id),
                 {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
             )
+        elif kind in CONTROL_COMMANDS:
+            await self.on_command(kind, data)
+        elif kind == "write.request":
+            await self.request_write()
+        elif kind == "mode.pointer":
+            if self.mode == CobrowseSession.Mode.WRITE:
+                await self.change_mode(CobrowseSession.Mode.POINTER, by="agent")
         elif kind == "snapshot.request":
             await self.channel_layer.group_send(
-                customer_group(self.session_id), {"type": "agent.joined", "agent": self.agent_name}
+                customer_group(self.session_id),
+                {
+                    "type": "agent.joined",
+                    "agent": self.agent_name,
+                    "agent_id": self.scope["user"].pk,
+                },
             )
         elif kind == "exit":
             await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
         elif kind == "ping":
             await self.send_json({"type": "pong"})
-        elif kind in ("input", "focus", "select", "navigate", "write.request"):
-            await self.send_error(
-                "wrong_mode", "The session is in pointer mode: the agent can point and click only."
-            )
         else:
             await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+
+    async def request_write(self) -> None:
+        if not self.write_enabled:
+            await self.send_error(
+                "write_mode_disabled", "Write mode is turned off for this site by an administrator."
+            )
+        elif self.mode == CobrowseSession.Mode.WRITE:
+            await self.send_error("already_write", "The session is already in write mode.")
+        else:
+            await self.channel_layer.group_send(
+                customer_group(self.session_id),
+                {"type": "write.requested", "agent": self.agent_name},
+            )
+
+    async def change_mode(self, mode: str, *, by: str) -> None:
+        await database_sync_to_async(services.session_set_mode)(
+            session_id=self.session_id, mode=mode, agent_id=self.scope["user"].pk, by=by
+        )
+        await announce_mode(self.session_id, mode, by)
+
+    async def on_command(self, kind: str, data: dict) -> None:
+        """Remote control: write mode only, never on restricted nodes, same-site URLs only."""
+        if self.mode != CobrowseSession.Mode.WRITE:
+            await self.send_error(
+                "wrong_mode",
+                "The session is in pointer mode: ask the customer for write mode to type or "
+                "navigate.",
+            )
+            return
+        command = {"type": kind}
+        if kind in ("click", "input", "focus"):
+            node_id = data.get("id")
+            if not isinstance(node_id, int) or isinstance(node_id, bool):
+                await self.send_error("bad_frame", f"A {kind} command names a node 'id'.")
+                return
+            command["id"] = node_id
+        if kind == "click":
+            x, y = data.get("x", 0), data.get("y", 0)
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+                command["x"], command["y"] = round(float(x), 1), round(float(y), 1)
+        elif kind == "input":
+            value, checked = data.get("value"), data.get("checked")
+            if isinstance(value, str) and len(value) <= 10_000:
+                command["value"] = value
+            elif isinstance(checked, bool):
+                command["checked"] = checked
+            else:
+                await self.send_error(
+                    "bad_frame", "An input command has a string 'value' or a boolean 'checked'."
+                )
+                return
+        elif kind == "navigate":
+            action = data.get("action")
+            if action not in ("back", "forward", "refresh", "url"):
+                await self.send_error(
+                    "bad_frame", "Navigate with action back, forward, refresh or url."
+                )
+                return
+            command["action"] = action
+            if action == "url":
+                url = data.get("url")
+                if not isinstance(url, str) or origin_of(url) not in self.site_origins:
+                    await self.send_error(
+                        "foreign_url",
+                        "That address is outside the customer's site; the agent can only "
+                        "navigate within " + ", ".join(sorted(self.site_origins)) + ".",
+                    )
+                    return
+                command["url"] = url[:2000]
+        await self.channel_layer.group_send(
+            customer_group(self.session_id), {"type": "agent.command", "command": command}
+        )
 
     def start_pause_timer(self) -> None:
         if self.pause_task:
@@ -445,7 +675,36 @@ class AgentConsumer(_SessionSocket):
         if session.expiry_reason(timezone.now() + timedelta(seconds=1)):
             await self.end_session(CobrowseSession.EndReason.PAUSE_TIMEOUT)
 
+    async def end_write_unless_back(self) -> None:
+        """A page change within the site keeps write mode; leaving the site does not."""
+        await asyncio.sleep(settings.COBROWSE_WRITE_GRACE)
+        self.write_grace = None
+        if self.mode == CobrowseSession.Mode.WRITE:
+            await self.change_mode(CobrowseSession.Mode.POINTER, by="customer_left")
+
     # Group events
+
+    async def mode_changed(self, event: dict) -> None:
+        self.mode = event["mode"]
+        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "mode"})
+
+    async def write_denied(self, event: dict) -> None:
+        await self.send_json(
+            {"type": "write.denied", "message": "The customer declined write mode."}
+        )
+
+    async def write_lapsed(self, event: dict) -> None:
+        await self.send_json(
+            {
+                "type": "write.lapsed",
+                "message": "The customer did not answer the write mode request.",
+            }
+        )
+
+    async def command_refused(self, event: dict) -> None:
+        await self.send_json(
+            {"type": "error", "code": "refused_by_page", "message": event["message"]}
+        )
 
     async def relay_customer(self, event: dict) -> None:
         for frame in chunked(event["text"]):
@@ -458,10 +717,15 @@ class AgentConsumer(_SessionSocket):
         if self.pause_task:
             self.pause_task.cancel()
             self.pause_task = None
+        if self.write_grace:
+            self.write_grace.cancel()
+            self.write_grace = None
         await self.send_json({"type": "customer.connected"})
 
     async def customer_left(self, event: dict) -> None:
         self.start_pause_timer()
+        if self.mode == CobrowseSession.Mode.WRITE:
+            self.write_grace = asyncio.ensure_future(self.end_write_unless_back())
         await self.send_json(
             {
                 "type": "customer.left",

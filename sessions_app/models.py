@@ -206,3 +206,38 @@ def is_supervisor(user) -> bool:
     return user.is_authenticated and (
         user.is_staff or user.groups.filter(name=SUPERVISORS_GROUP).exists()
     )
+
+
+class AgentAction(models.Model):
+    """Audit trail of what an agent did to a customer's page in write mode.
+
+    Never the text typed: only which element, what kind of action and how long a value was.
+    """
+
+    class Kind(models.TextChoices):
+        CLICK = "click", "Click"
+        INPUT = "input", "Input"
+        FOCUS = "focus", "Focus"
+        NAVIGATE = "navigate", "Navigate"
+        MODE = "mode", "Mode change"
+
+    session = models.ForeignKey(CobrowseSession, on_delete=models.CASCADE, related_name="actions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    node_id = models.IntegerField(null=True, blank=True)
+    target = models.CharField(max_length=200, blank=True, help_text="tag#id.class of the element")
+    detail = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session", "created"]
+        indexes = [
+            # The audit view of one session, in order.
+            models.Index(fields=["session", "created"], name="action_session_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target}".strip()

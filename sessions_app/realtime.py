@@ -20,6 +20,28 @@ def agent_group(session_id: int) -> str:
     return f"cb-{session_id}-agent"
 
 
+MODE_MESSAGES = {
+    ("write", "customer"): "The customer allowed write mode: the agent can type and click.",
+    ("pointer", "customer"): "The customer switched back to pointer mode.",
+    ("pointer", "agent"): "The agent switched back to pointer mode.",
+    ("pointer", "agent_disconnected"): "Back to pointer mode: the agent's connection dropped.",
+    ("pointer", "customer_left"): "Back to pointer mode: the customer left the site.",
+    ("pointer", "customer_hidden"): "Back to pointer mode: the customer's page was hidden.",
+}
+
+
+async def announce_mode(session_id: int, mode: str, by: str) -> None:
+    layer = get_channel_layer()
+    event = {
+        "type": "mode.changed",
+        "mode": mode,
+        "by": by,
+        "message": MODE_MESSAGES.get((mode, by), f"Now in {mode} mode."),
+    }
+    await layer.group_send(customer_group(session_id), event)
+    await layer.group_send(agent_group(session_id), event)
+
+
 def ended_event(reason: str) -> dict:
     return {
         "type": "session.ended",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from policies.models import PolicyVersion, PrivacyAlert, Site
 from policies.selectors import policy_for_site
-from sessions_app.models import CobrowseSession, hash_token, is_agent, normalize_code
+from sessions_app.models import AgentAction, CobrowseSession, hash_token, is_agent, normalize_code
 
 log = logging.getLogger("cobrowse.sessions")
 Status = CobrowseSession.Status
@@ -235,3 +235,20 @@ def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
             alert.kind,
             alert.selector,
         )
+
+
+def session_set_mode(*, session_id: int, mode: str, agent_id: int | None, by: str) -> None:
+    """Pointer or write mode; every change goes into the audit trail."""
+    CobrowseSession.objects.filter(pk=session_id).update(mode=mode)
+    AgentAction.objects.create(
+        session_id=session_id,
+        agent_id=agent_id,
+        kind=AgentAction.Kind.MODE,
+        detail=f"{mode} ({by})",
+    )
+    log.info("session %s mode %s by %s", session_id, mode, by)
+
+
+def agent_actions_record(*, actions: list[dict]) -> None:
+    """Write a batch of audited agent actions (buffered by the consumer, off the hot path)."""
+    AgentAction.objects.bulk_create(AgentAction(**action) for action in actions)

@@ -1,0 +1,243 @@
+"""Write mode through both consumers: consent, lapse, back to pointer, control and refusals."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from sessions_app.models import AgentAction, CobrowseSession
+from tests.test_consumers import agent_socket, connected_pair, customer_socket, reload
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ORIGIN = "https://shop.example.com"
+
+
+def page_with(*body):
+    doc = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            {
+                "type": 2,
+                "id": 2,
+                "tagName": "html",
+                "attributes": {},
+                "childNodes": [
+                    {
+                        "type": 2,
+                        "id": 3,
+                        "tagName": "body",
+                        "attributes": {},
+                        "childNodes": list(body),
+                    }
+                ],
+            }
+        ],
+    }
+    return {
+        "type": "events",
+        "seq": 1,
+        "events": [
+            {"type": 4, "data": {"href": ORIGIN + "/checkout/", "width": 800, "height": 600}},
+            {"type": 2, "data": {"node": doc}},
+        ],
+    }
+
+
+NAME = {"type": 2, "id": 10, "tagName": "input", "attributes": {"id": "name"}, "childNodes": []}
+CARD = {
+    "type": 2,
+    "id": 11,
+    "tagName": "input",
+    "attributes": {"autocomplete": "cc-number"},
+    "childNodes": [],
+}
+SUBMIT = {
+    "type": 2,
+    "id": 12,
+    "tagName": "button",
+    "attributes": {"type": "submit"},
+    "childNodes": [],
+}
+
+
+async def in_write_mode(site, agent):
+    session, token, customer, agent_ws = await connected_pair(site, agent)
+    await customer.send_json_to(page_with(NAME, CARD, SUBMIT))
+    await agent_ws.receive_json_from()
+    await agent_ws.send_json_to({"type": "write.request"})
+    request = await customer.receive_json_from()
+    assert request == {"type": "write.request", "agent": "Alice Agent", "timeout": 30}
+    await customer.send_json_to({"type": "write.approve"})
+    for ws in (customer, agent_ws):
+        frame = await ws.receive_json_from()
+        assert frame["type"] == "mode" and frame["mode"] == "write" and frame["by"] == "customer"
+    return session, token, customer, agent_ws
+
+
+@database_sync_to_async
+def actions(session):
+    return list(AgentAction.objects.filter(session=session).values("kind", "target", "detail"))
+
+
+async def test_approval_switches_both_sides_to_write_mode_and_commands_reach_the_page(
+    site, agent, channel_layer_kind
+):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    assert (await reload(session)).mode == "write"
+    await agent_ws.send_json_to({"type": "input", "id": 10, "value": "Grace Hopper"})
+    assert await customer.receive_json_from() == {
+        "type": "agent.command",
+        "command": {"type": "input", "id": 10, "value": "Grace Hopper"},
+    }
+    await agent_ws.send_json_to({"type": "click", "id": 10, "x": 3, "y": 4})
+    command = (await customer.receive_json_from())["command"]
+    assert command == {"type": "click", "id": 10, "x": 3.0, "y": 4.0}
+    await customer.disconnect()
+    await agent_ws.disconnect()
+    audit = await actions(session)
+    kinds = [a["kind"] for a in audit]
+    assert kinds == ["mode", "input", "click"]
+    assert audit[1]["target"] == "input#name" and audit[1]["detail"] == "12 characters"
+    assert "Grace" not in repr(audit)
+
+
+async def test_denial_is_shown_to_the_agent_and_nothing_changes(site, agent):
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.send_json_to({"type": "write.request"})
+    await customer.receive_json_from()
+    await customer.send_json_to({"type": "write.deny"})
+    frame = await agent_ws.receive_json_from()
+    assert frame == {"type": "write.denied", "message": "The customer declined write mode."}
+    assert (await reload(session)).mode == "pointer"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_an_unanswered_request_lapses_for_both(site, agent, settings):
+    settings.COBROWSE_WRITE_REQUEST_TIMEOUT = 1
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.send_json_to({"type": "write.request"})
+    await customer.receive_json_from()
+    assert (await customer.receive_json_from(timeout=3))["type"] == "write.lapsed"
+    assert (await agent_ws.receive_json_from(timeout=3))["type"] == "write.lapsed"
+    await customer.send_json_to({"type": "write.approve"})
+    assert (await customer.receive_json_from())["code"] == "no_request"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_approving_without_a_request_is_refused(site, agent):
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await customer.send_json_to({"type": "write.approve"})
+    assert (await customer.receive_json_from())["code"] == "no_request"
+    assert (await reload(session)).mode == "pointer"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+@pytest.mark.parametrize("side", ["customer", "agent"])
+async def test_either_side_returns_to_pointer_mode_and_the_other_is_told(site, agent, side):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    await (customer if side == "customer" else agent_ws).send_json_to({"type": "mode.pointer"})
+    for ws in (customer, agent_ws):
+        frame = await ws.receive_json_from()
+        assert frame["mode"] == "pointer" and frame["by"] == side
+        assert "pointer mode" in frame["message"]
+    assert (await reload(session)).mode == "pointer"
+    await agent_ws.send_json_to({"type": "input", "id": 10, "value": "x"})
+    assert (await agent_ws.receive_json_from())["code"] == "wrong_mode"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_the_agents_connection_dropping_returns_to_pointer_mode(site, agent):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    await agent_ws.disconnect()
+    assert (await customer.receive_json_from())["type"] == "agent.disconnected"
+    frame = await customer.receive_json_from()
+    assert frame["mode"] == "pointer" and frame["by"] == "agent_disconnected"
+    assert (await reload(session)).mode == "pointer"
+    await customer.disconnect()
+
+
+async def test_a_page_change_keeps_write_mode_but_leaving_the_site_ends_it(site, agent, settings):
+    settings.COBROWSE_WRITE_GRACE = 1
+    session, token, customer, agent_ws = await in_write_mode(site, agent)
+    await customer.disconnect()
+    assert (await agent_ws.receive_json_from())["type"] == "customer.left"
+    page2 = await customer_socket(token)
+    await page2.connect()
+    assert (await page2.receive_json_from())["mode"] == "write"  # the new page knows at once
+    assert (await agent_ws.receive_json_from())["type"] == "customer.connected"
+    assert await agent_ws.receive_nothing(timeout=1.5)  # no return to pointer
+    await page2.disconnect()
+    assert (await agent_ws.receive_json_from())["type"] == "customer.left"
+    frame = await agent_ws.receive_json_from(timeout=3)
+    assert frame["mode"] == "pointer" and frame["by"] == "customer_left"
+    assert (await reload(session)).mode == "pointer"
+    await agent_ws.disconnect()
+
+
+async def test_write_mode_commands_on_restricted_or_masked_nodes_are_refused(site, agent):
+    _, _, customer, agent_ws = await in_write_mode(site, agent)
+    for node_id in (11, 12):
+        await agent_ws.send_json_to({"type": "input", "id": node_id, "value": "x"})
+        assert (await agent_ws.receive_json_from())["code"] == "restricted"
+        await agent_ws.send_json_to({"type": "click", "id": node_id, "x": 1, "y": 1})
+        assert (await agent_ws.receive_json_from())["code"] == "restricted"
+    assert await customer.receive_nothing(timeout=0.2)
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_navigation_outside_the_site_is_refused(site, agent):
+    _, _, customer, agent_ws = await in_write_mode(site, agent)
+    await agent_ws.send_json_to(
+        {"type": "navigate", "action": "url", "url": "https://evil.example/"}
+    )
+    error = await agent_ws.receive_json_from()
+    assert error["code"] == "foreign_url" and ORIGIN in error["message"]
+    await agent_ws.send_json_to({"type": "navigate", "action": "url", "url": ORIGIN + "/account/"})
+    command = (await customer.receive_json_from())["command"]
+    assert command == {"type": "navigate", "action": "url", "url": ORIGIN + "/account/"}
+    await agent_ws.send_json_to({"type": "navigate", "action": "format-disk"})
+    assert (await agent_ws.receive_json_from())["code"] == "bad_frame"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_a_site_without_write_mode_refuses_the_request(site, agent):
+    site.write_mode_enabled = False
+    await database_sync_to_async(site.save)()
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.send_json_to({"type": "write.request"})
+    assert (await agent_ws.receive_json_from())["code"] == "write_mode_disabled"
+    assert await customer.receive_nothing(timeout=0.2)
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_the_page_refusing_a_command_tells_the_agent(site, agent):
+    _, _, customer, agent_ws = await in_write_mode(site, agent)
+    await customer.send_json_to(
+        {"type": "refused", "message": "Only the customer can choose files."}
+    )
+    error = await agent_ws.receive_json_from()
+    assert error == {
+        "type": "error",
+        "code": "refused_by_page",
+        "message": "Only the customer can choose files.",
+    }
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_only_the_sessions_agent_can_command_the_page(site, agent, second_agent):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    intruder = await agent_socket(second_agent, session.code)
+    ok, _ = await intruder.connect()
+    assert (await intruder.receive_json_from())["code"] == "session_taken"
+    assert (await reload(session)).agent_id == agent.pk
+    assert CobrowseSession.Mode.WRITE == (await reload(session)).mode
+    await customer.disconnect()
+    await agent_ws.disconnect()
