@@ -1,6 +1,8 @@
 """Sites and rules through the REST API, for administrators (the same as Django admin)."""
 
+from django.db.models import ProtectedError
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.response import Response
 
 from policies.models import MaskingRule, RestrictionRule, Site, normalize_origin
 
@@ -76,6 +78,19 @@ class SiteViewSet(viewsets.ModelViewSet):
     serializer_class = SiteSerializer
     permission_classes = [permissions.IsAuthenticated, IsAdministrator]
     lookup_field = "key"
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError:
+            return Response(
+                {
+                    "code": "site_in_use",
+                    "message": "This site has co-browse sessions on record; it cannot be "
+                    "deleted. Remove its origins instead to stop new sessions.",
+                },
+                status=409,
+            )
 
 
 class MaskingRuleViewSet(viewsets.ModelViewSet):

@@ -20,6 +20,12 @@ def _error(code: str, message: str, http_status: int) -> Response:
     return Response({"code": code, "message": message}, status=http_status)
 
 
+def _readable(response: Response) -> Response:
+    """Let any page read an error that says nothing about a site, so the widget can show it."""
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 class PublicCorsMixin:
     """The widget calls from the customer's page: allow CORS for the site's own origins only."""
 
@@ -102,10 +108,12 @@ class SessionListCreate(PublicCorsMixin, APIView):
     def post(self, request):
         body = SessionCreateSerializer(data=request.data)
         if not body.is_valid():
-            return _error("bad_request", "Send JSON with the site key in 'site'.", 400)
+            return _readable(_error("bad_request", "Send JSON with the site key in 'site'.", 400))
         site = site_for_key(body.validated_data["site"])
         if site is None:
-            return _error("unknown_site", "No site has this key; check the embed tag.", 404)
+            return _readable(
+                _error("unknown_site", "No site has this key; check the embed tag.", 404)
+            )
         if not site.allows_origin(request.headers.get("Origin")):
             return _error(
                 "foreign_origin", "This page's origin is not one of the site's origins.", 403

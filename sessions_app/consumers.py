@@ -119,7 +119,7 @@ class CustomerConsumer(_SessionSocket):
         origin = _header(self.scope, b"origin")
         try:
             session = await database_sync_to_async(services.session_customer_connect)(
-                token=token, origin=origin
+                token=token, origin=origin, channel=self.channel_name
             )
         except ServiceError as error:
             await self.refuse(error)
@@ -186,15 +186,19 @@ class CustomerConsumer(_SessionSocket):
         if self.session_id is None:
             return
         if self.write_pending:
+            # The page that was asked is gone: the agent must not wait for an answer.
             self.write_pending.cancel()
+            await self.channel_layer.group_send(
+                agent_group(self.session_id), {"type": "write.lapsed"}
+            )
         await self.flush_audit()
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         if self.ended or getattr(self, "superseded", False):
             return
         session = await database_sync_to_async(services.session_customer_left)(
-            session_id=self.session_id
+            session_id=self.session_id, channel=self.channel_name
         )
-        if session is not None and session.is_live:
+        if session is not None:
             await self.channel_layer.group_send(
                 agent_group(self.session_id), {"type": "customer.left"}
             )
@@ -525,7 +529,7 @@ class AgentConsumer(_SessionSocket):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is not None and len(text_data) > 4096:
+        if text_data is not None and len(text_data) > 16384:
             await self.send_error("too_large", "Agent frames are small; this one is too large.")
             return
         data = self.parse(text_data)

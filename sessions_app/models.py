@@ -94,6 +94,8 @@ class CobrowseSession(models.Model):
     )
     # Only the hash is stored: the token in the customer's browser is what lets the widget reconnect.
     customer_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The customer's newest socket: an older page closing late must not pause the session.
+    customer_channel = models.CharField(max_length=200, blank=True, editable=False)
     current_url = models.URLField(max_length=2000, blank=True)
     viewport_width = models.PositiveIntegerField(null=True, blank=True)
     viewport_height = models.PositiveIntegerField(null=True, blank=True)

@@ -3,6 +3,7 @@
 import logging
 import secrets
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -33,7 +34,7 @@ def _not_found() -> ServiceError:
     return ServiceError(
         "session_not_found",
         "No live co-browse session has this ID. Check the digits with the customer; "
-        "IDs expire after 15 minutes without an agent.",
+        f"IDs expire after {settings.COBROWSE_WAITING_TIMEOUT // 60} minutes without an agent.",
         close_code=4404,
         http_status=404,
     )
@@ -153,7 +154,9 @@ def _join(*, agent, code: str) -> CobrowseSession:
     return session
 
 
-def session_customer_connect(*, token: str, origin: str | None) -> CobrowseSession:
+def session_customer_connect(
+    *, token: str, origin: str | None, channel: str = ""
+) -> CobrowseSession:
     """The widget (re)connects with its token: resume a paused session."""
     session = CobrowseSession.objects.by_token(token) if token else None
     if session is None or not session.is_live or _end_if_expired(session):
@@ -170,22 +173,29 @@ def session_customer_connect(*, token: str, origin: str | None) -> CobrowseSessi
             close_code=4403,
             http_status=403,
         )
+    session.customer_channel = channel
+    fields = ["customer_channel"]
     if session.status == Status.PAUSED:
         session.status = Status.ACTIVE
         session.paused_at = None
-        session.save(update_fields=["status", "paused_at"])
+        fields += ["status", "paused_at"]
+    session.save(update_fields=fields)
     return session
 
 
-def session_customer_left(*, session_id: int) -> CobrowseSession | None:
-    """The widget's socket closed without an exit: pause (the agent waits for the customer)."""
-    session = CobrowseSession.objects.filter(pk=session_id).select_related("site", "agent").first()
-    if session is None or session.status != Status.ACTIVE:
-        return session
-    session.status = Status.PAUSED
-    session.paused_at = timezone.now()
-    session.save(update_fields=["status", "paused_at"])
-    return session
+def session_customer_left(*, session_id: int, channel: str = "") -> CobrowseSession | None:
+    """The widget's socket closed without an exit: pause (the agent waits for the customer).
+
+    Only the customer's newest socket counts: when a new page has connected already, the old
+    page's late close changes nothing. Returns the paused session, or None.
+    """
+    with transaction.atomic():
+        paused = CobrowseSession.objects.filter(
+            pk=session_id, status=Status.ACTIVE, customer_channel=channel
+        ).update(status=Status.PAUSED, paused_at=timezone.now(), customer_channel="")
+    if not paused:
+        return None
+    return CobrowseSession.objects.select_related("site", "agent").get(pk=session_id)
 
 
 def session_record_page(*, session_id: int, url: str, width: int, height: int) -> None:

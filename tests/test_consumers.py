@@ -270,7 +270,7 @@ async def test_bad_frames_get_clear_errors_and_the_session_keeps_working(site, a
         assert (await customer.receive_json_from())["code"] == code
     await agent_ws.send_to(text_data='{"type": "pointer", "x": "left"}')
     assert (await agent_ws.receive_json_from())["code"] == "bad_frame"
-    await agent_ws.send_to(text_data="x" * 5000)
+    await agent_ws.send_to(text_data="x" * 20000)
     assert (await agent_ws.receive_json_from())["code"] == "too_large"
     await customer.send_json_to(snapshot_frame(1))
     assert (await agent_ws.receive_json_from())["seq"] == 1

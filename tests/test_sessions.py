@@ -141,16 +141,29 @@ def test_the_database_refuses_codes_that_are_not_nine_digits(site):
 def test_the_customer_leaving_pauses_and_returning_resumes(site, agent):
     session, token = start(site)
     services.session_join(agent=agent, code=session.code)
-    paused = services.session_customer_left(session_id=session.pk)
+    services.session_customer_connect(token=token, origin="https://shop.example.com", channel="p1")
+    paused = services.session_customer_left(session_id=session.pk, channel="p1")
     assert paused.status == "paused" and paused.paused_at is not None
     resumed = services.session_customer_connect(token=token, origin="https://shop.example.com")
     assert resumed.status == "active" and resumed.paused_at is None
 
 
+def test_an_old_page_closing_after_the_new_one_connected_does_not_pause(site, agent):
+    session, token = start(site)
+    services.session_join(agent=agent, code=session.code)
+    origin = "https://shop.example.com"
+    services.session_customer_connect(token=token, origin=origin, channel="old-page")
+    services.session_customer_connect(token=token, origin=origin, channel="new-page")
+    assert services.session_customer_left(session_id=session.pk, channel="old-page") is None
+    session.refresh_from_db()
+    assert session.status == "active"
+
+
 def test_a_pause_longer_than_ten_minutes_ends_the_session(site, agent):
     session, token = start(site)
     services.session_join(agent=agent, code=session.code)
-    services.session_customer_left(session_id=session.pk)
+    services.session_customer_connect(token=token, origin="https://shop.example.com", channel="p")
+    services.session_customer_left(session_id=session.pk, channel="p")
     CobrowseSession.objects.filter(pk=session.pk).update(
         paused_at=timezone.now() - timedelta(minutes=10, seconds=1)
     )

@@ -52,7 +52,7 @@ def test_a_supervisor_is_pointed_to_the_session_list(supervisor):
     client.force_login(supervisor)
     response = client.get("/workspace/")
     assert response.status_code == 403
-    assert "/admin/sessions_app/cobrowsesession/" in response.content.decode()
+    assert "/api/v1/sessions/" in response.content.decode()
 
 
 def test_the_login_page_logs_an_agent_in(agent):
