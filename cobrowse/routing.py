@@ -4,6 +4,7 @@ from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDe
 from django.urls import path
 
 from policies.selectors import origin_is_any_site
+from sessions_app.chat import AgentInboxConsumer, CustomerChatConsumer
 from sessions_app.consumers import AgentConsumer, CustomerConsumer
 
 
@@ -29,4 +30,9 @@ websocket_urlpatterns = [
         AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi())),
     ),
     path("ws/customer/", SiteOriginValidator(CustomerConsumer.as_asgi())),
+    path("ws/chat/", SiteOriginValidator(CustomerChatConsumer.as_asgi())),
+    path(
+        "ws/inbox/",
+        AllowedHostsOriginValidator(AuthMiddlewareStack(AgentInboxConsumer.as_asgi())),
+    ),
 ]

@@ -112,7 +112,7 @@ import { record } from "@rrweb/record";
     return fetch(config.server + "/api/v1/sessions/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ site: config.site, url: location.href }),
+      body: JSON.stringify({ site: config.site, url: location.href, chat: chat.token || "" }),
       credentials: "omit",
     })
       .then(function (response) {
@@ -162,25 +162,22 @@ import { record } from "@rrweb/record";
   // Transport: a WebSocket that queues while closed and reconnects on abnormal closes only
   // ---------------------------------------------------------------------------
 
-  var transport = (function () {
+  // One wrapper per socket (co-browse and chat): queues while closed, resets retries on open,
+  // reconnects with capped, jittered back-off on abnormal closes only, never on 4xxx refusals.
+  function createTransport(options) {
     var socket = null;
     var queue = [];
     var retries = 0;
     var timer = null;
     var stopped = false;
 
-    function url() {
-      var base = config.server.replace(/^http/, "ws");
-      return base + "/ws/customer/?token=" + encodeURIComponent(state.token);
-    }
-
     function open() {
       stopped = false;
       clearTimeout(timer);
-      socket = new WebSocket(url());
+      socket = new WebSocket(config.server.replace(/^http/, "ws") + options.path());
       socket.onopen = function () {
         retries = 0;
-        seq = 1;
+        if (options.onOpen) options.onOpen();
         var pending = queue;
         queue = [];
         pending.forEach(function (text) {
@@ -194,16 +191,15 @@ import { record } from "@rrweb/record";
         } catch (e) {
           return;
         }
-        onServerFrame(data);
+        options.onFrame(data);
       };
       socket.onclose = function (event) {
         socket = null;
         if (stopped) return;
         if (event.code >= 4000 && event.code < 5000) {
-          onRefused(event.code, event.reason);
+          options.onRefused(event.code, event.reason);
           return;
         }
-        // Abnormal close: capped, jittered back-off.
         var delay = Math.min(config.reconnectMax, 500 * Math.pow(2, retries));
         delay = delay / 2 + Math.random() * (delay / 2);
         retries += 1;
@@ -229,7 +225,22 @@ import { record } from "@rrweb/record";
         socket = null;
       },
     };
-  })();
+  }
+
+  var transport = createTransport({
+    path: function () {
+      return "/ws/customer/?token=" + encodeURIComponent(state.token);
+    },
+    onOpen: function () {
+      seq = 1;
+    },
+    onFrame: function (data) {
+      onServerFrame(data);
+    },
+    onRefused: function (code) {
+      onRefused(code);
+    },
+  });
 
   var lastError = null;
 
@@ -647,6 +658,171 @@ import { record } from "@rrweb/record";
   }
 
   // ---------------------------------------------------------------------------
+  // Chat: "Chat with us", a transcript that survives navigation, nothing typed is lost
+  // ---------------------------------------------------------------------------
+
+  var CHAT_KEY = "cobrowse-chat:" + config.site;
+  var chat = { token: null, id: null, agent: null, messages: [], pending: [], open: false };
+
+  var chatSocket = createTransport({
+    path: function () {
+      return "/ws/chat/?token=" + encodeURIComponent(chat.token);
+    },
+    onFrame: onChatFrame,
+    onRefused: function () {
+      endChat(chat.lastMessage || "The chat has ended.");
+    },
+  });
+
+  function saveChat() {
+    try {
+      sessionStorage.setItem(
+        CHAT_KEY,
+        JSON.stringify({ token: chat.token, id: chat.id, pending: chat.pending, open: chat.open })
+      );
+    } catch (e) {
+      /* storage disabled: the chat lasts as long as this page */
+    }
+  }
+
+  function loadChat() {
+    try {
+      return JSON.parse(sessionStorage.getItem(CHAT_KEY) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function newClientId() {
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
+  }
+
+  function sendChat() {
+    var text = ui.chatInput.value.trim();
+    if (!text) return;
+    ui.chatInput.value = "";
+    var message = { client_id: newClientId(), text: text };
+    chat.pending.push(message);
+    saveChat();
+    renderChat();
+    if (chat.token) {
+      chatSocket.send({ type: "message", text: text, client_id: message.client_id });
+      return;
+    }
+    ui.chatSend.disabled = true;
+    fetch(config.server + "/api/v1/chats/", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ site: config.site, name: ui.chatName.value.trim() }),
+      credentials: "omit",
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.message || "Chat is not available right now.");
+          return body;
+        });
+      })
+      .then(function (body) {
+        chat.token = body.token;
+        chat.id = body.id;
+        saveChat();
+        chatSocket.open(); // pending messages are sent once the transcript has arrived
+      })
+      .catch(function (error) {
+        notify(error.message, "error");
+      })
+      .then(function () {
+        ui.chatSend.disabled = false;
+        renderChat();
+      });
+  }
+
+  function onChatFrame(data) {
+    if (data.type === "state") {
+      chat.messages = data.messages || [];
+      chat.agent = data.agent;
+      // Anything typed that the server has not stored yet is sent again (stored once).
+      var stored = {};
+      chat.messages.forEach(function (m) {
+        stored[m.client_id] = true;
+      });
+      chat.pending = chat.pending.filter(function (p) {
+        return !stored[p.client_id];
+      });
+      chat.pending.forEach(function (p) {
+        chatSocket.send({ type: "message", text: p.text, client_id: p.client_id });
+      });
+      saveChat();
+      renderChat();
+    } else if (data.type === "message") {
+      var m = data.message;
+      if (!chat.messages.some(function (x) { return x.id === m.id; })) chat.messages.push(m);
+      chat.pending = chat.pending.filter(function (p) {
+        return p.client_id !== m.client_id;
+      });
+      if (m.sender === "system" && /joined the chat/.test(m.text)) chat.agent = m.text.replace(/ joined the chat\.$/, "");
+      saveChat();
+      renderChat();
+      if (m.sender === "agent" && !chat.open) notify("New message from the agent", "info");
+    } else if (data.type === "ended") {
+      chat.lastMessage = data.message;
+      endChat(data.message);
+    } else if (data.type === "error") {
+      notify(data.message, "error");
+    }
+  }
+
+  function endChat(message) {
+    chatSocket.close();
+    chat.token = null;
+    chat.id = null;
+    chat.pending = [];
+    try {
+      sessionStorage.removeItem(CHAT_KEY);
+    } catch (e) {
+      /* nothing stored */
+    }
+    chat.messages.push({ id: -Date.now(), sender: "system", text: message });
+    chat.ended = true;
+    renderChat();
+    notify(message, "info");
+  }
+
+  function toggleChat(open) {
+    chat.open = open;
+    if (open && chat.ended) {
+      chat.ended = false;
+      chat.messages = [];
+    }
+    saveChat();
+    renderChat();
+    if (open) ui.chatInput.focus();
+  }
+
+  function renderChat() {
+    if (!ui.chatPanel) return;
+    ui.chatPanel.hidden = !chat.open;
+    ui.chatOpen.hidden = chat.open;
+    ui.chatName.hidden = !!chat.token || chat.messages.length > 0;
+    ui.chatStatus.textContent = !chat.token
+      ? "Ask us anything: an agent will answer here."
+      : chat.agent
+        ? "Chatting with " + chat.agent
+        : "Waiting for an agent…";
+    while (ui.chatLog.firstChild) ui.chatLog.removeChild(ui.chatLog.firstChild);
+    chat.messages.concat(chat.pending.map(function (p) {
+      return { sender: "customer", text: p.text, pending: true };
+    })).forEach(function (m) {
+      var who = m.sender === "customer" ? "You" : m.sender === "agent" ? chat.agent || "Agent" : "";
+      var line = el("div", { class: "msg " + m.sender + (m.pending ? " pending" : "") });
+      if (who) line.appendChild(el("b", { text: who + ": " }));
+      line.appendChild(document.createTextNode(m.text));
+      ui.chatLog.appendChild(line);
+    });
+    ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
+  }
+
+  // ---------------------------------------------------------------------------
   // Remote control: the agent's commands, applied the way the customer's own input would be
   // ---------------------------------------------------------------------------
 
@@ -797,6 +973,15 @@ import { record } from "@rrweb/record";
     ".secondary{background:#eef2f6;color:#1d2433;padding:12px 18px}",
     ".consent{border:2px solid #7c3aed}",
     ".consent .bar{justify-content:flex-end}",
+    ".secondary-launch{background:#fff;color:#1f4fd1;border:2px solid #1f4fd1}",
+    ".chat{width:320px}.chat .head{margin-top:0;justify-content:space-between}",
+    ".close{background:none;color:#555;font-size:20px;padding:0 4px}",
+    ".log{height:220px;overflow-y:auto;border:1px solid #e4e7ec;border-radius:8px;padding:8px;",
+    "margin:8px 0;font-size:14px;display:flex;flex-direction:column;gap:6px;background:#f9fafb}",
+    ".msg{line-height:1.35}.msg.system{color:#555;font-style:italic;font-size:13px}",
+    ".msg.pending{opacity:.55}",
+    ".field{flex:1;border:1px solid #c5cbd6;border-radius:8px;padding:9px 10px;font-size:14px;width:100%}",
+    ".chat .launch{padding:9px 14px}",
     "[hidden]{display:none!important}",
   ].join("");
 
@@ -901,9 +1086,49 @@ import { record } from "@rrweb/record";
     ]);
     ui.dialog.hidden = true;
 
+    ui.chatOpen = el("button", {
+      class: "launch secondary-launch",
+      type: "button",
+      "data-testid": "chat-open",
+      text: "Chat with us",
+    });
+    ui.chatOpen.addEventListener("click", function () {
+      toggleChat(true);
+    });
+    ui.chatClose = el("button", { class: "close", type: "button", "aria-label": "Close chat", text: "×" });
+    ui.chatClose.addEventListener("click", function () {
+      toggleChat(false);
+    });
+    ui.chatStatus = el("div", { class: "hint" });
+    ui.chatLog = el("div", { class: "log", role: "log", "aria-live": "polite", "data-testid": "chat-log" });
+    ui.chatName = el("input", { class: "field", placeholder: "Your name (optional)", "aria-label": "Your name" });
+    ui.chatInput = el("input", {
+      class: "field",
+      placeholder: "Type a message…",
+      "aria-label": "Message",
+      "data-testid": "chat-input",
+      maxlength: "2000",
+    });
+    ui.chatSend = el("button", { class: "launch", type: "submit", "data-testid": "chat-send", text: "Send" });
+    ui.chatForm = el("form", { class: "bar" }, [ui.chatInput, ui.chatSend]);
+    ui.chatForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendChat();
+    });
+    ui.chatPanel = el("div", { class: "panel chat", role: "dialog", "aria-label": "Chat" }, [
+      el("div", { class: "bar head" }, [el("div", { class: "label", text: "Chat with us" }), ui.chatClose]),
+      ui.chatStatus,
+      ui.chatLog,
+      ui.chatName,
+      ui.chatForm,
+    ]);
+    ui.chatPanel.hidden = true;
+
     ui.dock = el("div", { class: "dock " + (config.position === "left" ? "left" : "") }, [
       ui.dialog,
+      ui.chatPanel,
       ui.panel,
+      ui.chatOpen,
       ui.launch,
     ]);
     ui.dock.style[config.position === "left" ? "left" : "right"] = "20px";
@@ -1017,6 +1242,15 @@ import { record } from "@rrweb/record";
       return;
     }
     mount();
+    var savedChat = loadChat();
+    if (savedChat) {
+      chat.token = savedChat.token;
+      chat.id = savedChat.id;
+      chat.pending = savedChat.pending || [];
+      chat.open = !!savedChat.open;
+      renderChat();
+      if (chat.token) chatSocket.open();
+    }
     var saved = load();
     if (saved && saved.token) {
       state.token = saved.token;

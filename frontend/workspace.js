@@ -583,6 +583,14 @@ import { Replayer } from "@rrweb/replay";
     ui.exit.disabled = true;
     ui.join.disabled = false;
     document.body.dataset.cobrowse = "ended";
+    if (pendingOffer) {
+      // A chat customer's co-browse was waiting for this agent: open it now.
+      var offer = pendingOffer;
+      pendingOffer = null;
+      setTimeout(function () {
+        join(offer.code);
+      }, 1500);
+    }
   }
 
   function setStatus(text, kind) {
@@ -604,6 +612,272 @@ import { Replayer } from "@rrweb/replay";
   function display(code) {
     return code.slice(0, 3) + " " + code.slice(3, 6) + " " + code.slice(6);
   }
+
+  // ---------------------------------------------------------------------------
+  // Tabs
+  // ---------------------------------------------------------------------------
+
+  var tabs = { cobrowse: $("cobrowse-tab"), chats: $("chats-tab") };
+  var panels = {
+    cobrowse: document.getElementById("cobrowse-panel"),
+    chats: document.getElementById("chats-panel"),
+  };
+
+  function showTab(name) {
+    Object.keys(tabs).forEach(function (key) {
+      var active = key === name;
+      tabs[key].classList.toggle("active", active);
+      tabs[key].setAttribute("aria-selected", String(active));
+      panels[key].hidden = !active;
+    });
+    if (name === "cobrowse") applyZoom();
+  }
+
+  tabs.cobrowse.addEventListener("click", function () {
+    showTab("cobrowse");
+  });
+  tabs.chats.addEventListener("click", function () {
+    showTab("chats");
+  });
+
+  // ---------------------------------------------------------------------------
+  // Chats and calls: the queue, several conversations at once, one co-browse at a time
+  // ---------------------------------------------------------------------------
+
+  var inbox = { socket: null, retries: 0, queued: [], mine: {}, order: [], selected: null, pending: [] };
+  var chatUi = {
+    queue: document.getElementById("queue"),
+    mine: document.getElementById("mine"),
+    count: document.getElementById("queue-count"),
+    empty: document.getElementById("conversation-empty"),
+    body: document.getElementById("conversation-body"),
+    title: document.getElementById("conversation-title"),
+    status: document.getElementById("conversation-status"),
+    end: $("end-interaction"),
+    transcript: document.getElementById("transcript"),
+    form: document.getElementById("chat-form"),
+    input: $("chat-input"),
+  };
+  var pendingOffer = null;
+
+  function connectInbox() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/inbox/");
+    inbox.socket = socket;
+    socket.onopen = function () {
+      inbox.retries = 0;
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (e) {
+        return;
+      }
+      onInboxFrame(data);
+    };
+    socket.onclose = function (event) {
+      if (event.code >= 4000 && event.code < 5000) return;
+      var delay = Math.min(10000, 500 * Math.pow(2, inbox.retries));
+      inbox.retries += 1;
+      setTimeout(connectInbox, delay);
+    };
+  }
+
+  function inboxSend(data) {
+    if (inbox.socket && inbox.socket.readyState === WebSocket.OPEN) {
+      inbox.socket.send(JSON.stringify(data));
+      return true;
+    }
+    return false;
+  }
+
+  function remember(entry) {
+    var id = entry.interaction.id;
+    if (!inbox.mine[id]) inbox.order.push(id);
+    inbox.mine[id] = { interaction: entry.interaction, messages: entry.messages || [], unread: 0 };
+  }
+
+  function onInboxFrame(data) {
+    switch (data.type) {
+      case "state":
+        inbox.queued = data.queued;
+        inbox.mine = {};
+        inbox.order = [];
+        data.mine.forEach(remember);
+        // Messages typed while the connection was down go now (the server stores each once).
+        inbox.pending.forEach(function (p) {
+          inboxSend(p);
+        });
+        if (!inbox.selected && inbox.order.length) inbox.selected = inbox.order[0];
+        renderInbox();
+        break;
+      case "queue":
+        inbox.queued = data.queued;
+        renderInbox();
+        break;
+      case "interaction":
+        remember(data);
+        inbox.selected = data.interaction.id;
+        renderInbox();
+        break;
+      case "message":
+        var m = data.message;
+        var entry = inbox.mine[m.interaction];
+        if (!entry) break;
+        if (!entry.messages.some(function (x) { return x.id === m.id; })) entry.messages.push(m);
+        inbox.pending = inbox.pending.filter(function (p) {
+          return p.client_id !== m.client_id;
+        });
+        if (inbox.selected !== m.interaction || panels.chats.hidden) entry.unread += 1;
+        renderInbox();
+        break;
+      case "interaction.ended":
+        var ended = inbox.mine[data.id];
+        if (ended) {
+          ended.interaction.status = "ended";
+          ended.messages.push({ id: -Date.now(), sender: "system", text: data.message });
+        }
+        renderInbox();
+        break;
+      case "cobrowse.offer":
+        onOffer(data);
+        break;
+      case "error":
+        chatUi.status.textContent = data.message;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // The customer of one of my chats started co-browse: open it, or keep it for when I am free.
+  function onOffer(offer) {
+    if (offer.busy || (current && !current.ended && current.code !== offer.code)) {
+      pendingOffer = offer;
+      showTab("cobrowse");
+      setBanner(
+        "A chat customer started co-browse (" + display(offer.code) + "). It waits until you " +
+          "exit your current session."
+      );
+      return;
+    }
+    showTab("cobrowse");
+    if (!current || current.ended || current.code !== offer.code) join(offer.code);
+  }
+
+  function renderInbox() {
+    chatUi.count.hidden = !inbox.queued.length;
+    chatUi.count.textContent = String(inbox.queued.length);
+    clear(chatUi.queue);
+    if (!inbox.queued.length) chatUi.queue.appendChild(item("li", "muted empty", "No one is waiting."));
+    inbox.queued.forEach(function (i) {
+      var li = item("li", "item");
+      li.appendChild(item("span", "name", i.customer_name));
+      var accept = item("button", "primary", "Accept");
+      accept.type = "button";
+      accept.dataset.testid = "accept-chat";
+      accept.addEventListener("click", function () {
+        inboxSend({ type: "accept", id: i.id });
+      });
+      li.appendChild(accept);
+      chatUi.queue.appendChild(li);
+    });
+    clear(chatUi.mine);
+    if (!inbox.order.length) chatUi.mine.appendChild(item("li", "muted empty", "No chats or calls."));
+    inbox.order.forEach(function (id) {
+      var entry = inbox.mine[id];
+      var li = item("li", "item" + (id === inbox.selected ? " selected" : ""));
+      li.dataset.testid = "interaction";
+      li.appendChild(item("span", "name", entry.interaction.customer_name));
+      var kind = entry.interaction.channel === "voice" ? "Call" : "Chat";
+      if (entry.interaction.status === "ended") kind += " · ended";
+      li.appendChild(item("span", "kind", kind));
+      if (entry.unread) li.appendChild(item("span", "count", String(entry.unread)));
+      li.addEventListener("click", function () {
+        inbox.selected = id;
+        renderInbox();
+      });
+      chatUi.mine.appendChild(li);
+    });
+    renderConversation();
+  }
+
+  function renderConversation() {
+    var entry = inbox.selected && inbox.mine[inbox.selected];
+    chatUi.empty.hidden = !!entry;
+    chatUi.body.hidden = !entry;
+    if (!entry) return;
+    entry.unread = 0;
+    var i = entry.interaction;
+    var voice = i.channel === "voice";
+    var live = i.status !== "ended";
+    chatUi.title.textContent = (voice ? "Call with " : "Chat with ") + i.customer_name +
+      (voice && i.external_id ? " (" + i.external_id + ")" : "");
+    chatUi.status.textContent = live ? "Active" : "Ended";
+    chatUi.status.className = "chip " + (live ? "live" : "ended");
+    chatUi.end.textContent = voice ? "End call" : "End chat";
+    chatUi.end.disabled = !live;
+    chatUi.form.hidden = voice;
+    chatUi.input.disabled = !live;
+    clear(chatUi.transcript);
+    if (voice) {
+      chatUi.transcript.appendChild(item("div", "msg system", "A voice call. Join the customer's co-browse session by its ID in the Co-browse tab: it is linked to this call."));
+    }
+    entry.messages.concat(inbox.pending.filter(function (p) {
+      return p.id === i.id;
+    }).map(function (p) {
+      return { sender: "agent", text: p.text, pending: true };
+    })).forEach(function (m) {
+      var line = item("div", "msg " + m.sender + (m.pending ? " pending" : ""));
+      line.appendChild(document.createTextNode(m.text));
+      if (m.cobrowse_code) {
+        var link = item("button", "link-button", " Open co-browse " + display(m.cobrowse_code));
+        link.type = "button";
+        link.dataset.testid = "cobrowse-link";
+        link.addEventListener("click", function () {
+          onOffer({ code: m.cobrowse_code, busy: false });
+        });
+        line.appendChild(document.createTextNode(" "));
+        line.appendChild(link);
+      }
+      chatUi.transcript.appendChild(line);
+    });
+    chatUi.transcript.scrollTop = chatUi.transcript.scrollHeight;
+  }
+
+  chatUi.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = chatUi.input.value.trim();
+    if (!text || !inbox.selected) return;
+    chatUi.input.value = "";
+    var frame = {
+      type: "message",
+      id: inbox.selected,
+      text: text,
+      client_id: Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10),
+    };
+    inbox.pending.push(frame);
+    inboxSend(frame);
+    renderConversation();
+  });
+
+  chatUi.end.addEventListener("click", function () {
+    if (inbox.selected) inboxSend({ type: "end", id: inbox.selected });
+  });
+
+  function item(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  connectInbox();
 
   // Resume the agent's own live session after a reload of the workspace.
   var existing = document.getElementById("current-session");

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from sessions_app import services
-from sessions_app.models import AgentAction, CobrowseSession
+from sessions_app.models import AgentAction, ChatMessage, CobrowseSession, Interaction
 from sessions_app.realtime import announce_end_sync
 
 
@@ -78,3 +78,62 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
             announce_end_sync(session.pk, CobrowseSession.EndReason.ENDED_BY_STAFF)
             count += 1
         self.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)
+
+
+class ChatMessageInline(admin.TabularInline):
+    model = ChatMessage
+    fields = ("created", "sender", "text", "cobrowse_code")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CobrowseSessionInline(admin.TabularInline):
+    model = CobrowseSession
+    fields = ("code", "status", "mode", "agent", "created", "ended_at", "end_reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "channel",
+        "status",
+        "customer_name",
+        "agent",
+        "external_id",
+        "created",
+        "ended_at",
+        "ended_by",
+    )
+    list_filter = ("channel", "status")
+    list_select_related = ("agent",)
+    search_fields = ("customer_name", "external_id", "agent__username")
+    readonly_fields = [f.name for f in Interaction._meta.fields if f.name != "customer_name"]
+    inlines = [CobrowseSessionInline, ChatMessageInline]
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(admin.ModelAdmin):
+    list_display = ("created", "interaction", "sender", "short_text")
+    list_filter = ("sender",)
+    list_select_related = ("interaction",)
+    search_fields = ("text",)
+    readonly_fields = [f.name for f in ChatMessage._meta.fields]
+
+    @admin.display(description="Text")
+    def short_text(self, message: ChatMessage) -> str:
+        return message.text[:80]
+
+    def has_add_permission(self, request) -> bool:
+        return False

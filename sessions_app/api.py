@@ -1,6 +1,8 @@
 """REST API under /api/v1/: the widget's public endpoints and the staff endpoints."""
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
@@ -11,8 +13,14 @@ from rest_framework.views import APIView
 from policies.models import Site
 from policies.selectors import policy_for_site, site_for_key
 from sessions_app import services
-from sessions_app.models import CobrowseSession, is_supervisor, normalize_code
-from sessions_app.realtime import announce_end_sync
+from sessions_app.models import CobrowseSession, Interaction, is_supervisor, normalize_code
+from sessions_app.realtime import (
+    announce_chat_message,
+    announce_end_sync,
+    announce_interaction_ended,
+    announce_queue,
+    announce_to_agent,
+)
 from sessions_app.services import ServiceError
 
 
@@ -46,6 +54,9 @@ class PublicCorsMixin:
 class SessionCreateSerializer(serializers.Serializer):
     site = serializers.CharField(help_text="The site key from the embed tag's data-site.")
     url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    chat = serializers.CharField(
+        required=False, allow_blank=True, help_text="The widget's chat token: links the session."
+    )
 
 
 class SessionCreatedSerializer(serializers.Serializer):
@@ -124,6 +135,9 @@ class SessionListCreate(PublicCorsMixin, APIView):
             )
         except ServiceError as e:
             return self.cors(request, _error(e.code, e.message, e.http_status), site)
+        chat = services.chat_for_token(body.validated_data.get("chat", ""))
+        if chat is not None and chat.is_live and chat.site_id == site.pk:
+            _link_to_chat(session, chat)
         data = {
             "code": session.code,
             "code_display": session.code_display,
@@ -132,6 +146,130 @@ class SessionListCreate(PublicCorsMixin, APIView):
             "expires_in": settings.COBROWSE_WAITING_TIMEOUT,
         }
         return self.cors(request, Response(data, status=201), site)
+
+
+def _link_to_chat(session: CobrowseSession, chat: Interaction) -> None:
+    """Co-browse started from a chat: a line in the transcript, and the agent's tab opens."""
+    message = services.session_link(session=session, interaction=chat)
+    if message is not None:
+        async_to_sync(announce_chat_message)(message.to_dict())
+    if chat.agent_id:
+        async_to_sync(announce_to_agent)(
+            chat.agent_id,
+            {"type": "cobrowse.offer", "code": session.code, "interaction": chat.pk},
+        )
+
+
+class ChatCreateSerializer(serializers.Serializer):
+    site = serializers.CharField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class ChatCreate(PublicCorsMixin, APIView):
+    """The widget's **Chat with us**: a queued chat, and the token that reconnects to it."""
+
+    @extend_schema(request=ChatCreateSerializer, responses={201: dict})
+    def post(self, request):
+        body = ChatCreateSerializer(data=request.data)
+        if not body.is_valid():
+            return _readable(_error("bad_request", "Send JSON with the site key in 'site'.", 400))
+        site = site_for_key(body.validated_data["site"])
+        if site is None:
+            return _readable(_error("unknown_site", "No site has this key.", 404))
+        if not site.allows_origin(request.headers.get("Origin")):
+            return _error("foreign_origin", "This page's origin is not one of the site's.", 403)
+        chat, token = services.chat_start(site=site, name=body.validated_data.get("name", ""))
+        async_to_sync(announce_queue)()
+        return self.cors(request, Response({"id": chat.pk, "token": token}, status=201), site)
+
+    def options(self, request, *args, **kwargs):
+        origin = request.headers.get("Origin")
+        site = next((s for s in Site.objects.all() if s.allows_origin(origin)), None)
+        return self.cors(request, Response(status=status.HTTP_204_NO_CONTENT), site)
+
+
+class CanReportCalls(permissions.BasePermission):
+    """Telephony integrations (token auth), administrators, or the agent reporting their own call."""
+
+    message = "Only integrations, administrators and the agent themselves can report calls."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if request.method in permissions.SAFE_METHODS:
+            return is_supervisor(user) or user.has_perm("sessions_app.add_interaction")
+        return True  # decided per request in the view: own calls, or the add permission
+
+
+class VoiceCallSerializer(serializers.Serializer):
+    agent = serializers.CharField(help_text="The agent's username.")
+    external_id = serializers.CharField(max_length=100, help_text="The telephony call id.")
+    customer_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class Interactions(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanReportCalls]
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        interactions = Interaction.objects.select_related("agent").prefetch_related(
+            "cobrowse_sessions__site", "cobrowse_sessions__agent"
+        )
+        wanted = request.query_params.get("status")
+        if wanted:
+            interactions = interactions.filter(status=wanted)
+        return Response(
+            [
+                {**i.to_dict(), "sessions": [s.to_dict() for s in i.cobrowse_sessions.all()]}
+                for i in interactions[:200]
+            ]
+        )
+
+    @extend_schema(request=VoiceCallSerializer, responses={201: dict})
+    def post(self, request):
+        body = VoiceCallSerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"code": "bad_request", "errors": body.errors}, status=400)
+        agent = User.objects.filter(username=body.validated_data["agent"]).first()
+        if agent is None:
+            return _error("unknown_agent", "No user has this username.", 400)
+        if agent != request.user and not request.user.has_perm("sessions_app.add_interaction"):
+            return _error("forbidden", CanReportCalls.message, 403)
+        try:
+            call = services.voice_call_start(
+                agent=agent,
+                external_id=body.validated_data["external_id"],
+                customer_name=body.validated_data.get("customer_name", ""),
+            )
+        except ServiceError as e:
+            return _error(e.code, e.message, e.http_status)
+        async_to_sync(announce_to_agent)(
+            agent.pk, {"type": "interaction.new", "interaction": call.to_dict()}
+        )
+        return Response(call.to_dict(), status=201)
+
+
+class InteractionEnd(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=dict)
+    def post(self, request, pk: int):
+        interaction = Interaction.objects.filter(pk=pk).first()
+        if interaction is None:
+            return _error("not_found", "No chat or call has this id.", 404)
+        own = interaction.agent_id == request.user.pk
+        if not (
+            own
+            or is_supervisor(request.user)
+            or request.user.has_perm("sessions_app.change_interaction")
+        ):
+            return _error("forbidden", "Only its agent, integrations and supervisors end it.", 403)
+        if not interaction.is_live:
+            return _error("already_ended", "It has already ended.", 409)
+        by = "agent" if own else ("integration" if interaction.channel == "voice" else "staff")
+        sessions = services.interaction_end(interaction=interaction, by=by)
+        async_to_sync(announce_interaction_ended)(interaction.pk, by, sessions)
+        interaction.refresh_from_db()
+        return Response({**interaction.to_dict(), "ended_sessions": len(sessions)})
 
 
 def _session_by_code(code: str) -> CobrowseSession | None:

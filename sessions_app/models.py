@@ -40,6 +40,133 @@ class SessionDict(TypedDict):
     joined_at: str | None
     ended_at: str | None
     end_reason: str
+    interaction: int | None
+
+
+class InteractionQuerySet(models.QuerySet):
+    def live(self) -> "InteractionQuerySet":
+        return self.exclude(status=Interaction.Status.ENDED)
+
+    def queued_chats(self) -> "InteractionQuerySet":
+        return self.filter(channel=Interaction.Channel.CHAT, status=Interaction.Status.QUEUED)
+
+    def handled_by(self, agent) -> "InteractionQuerySet":
+        return self.live().filter(agent=agent)
+
+    def current_call(self, agent) -> "Interaction | None":
+        return (
+            self.handled_by(agent)
+            .filter(channel=Interaction.Channel.VOICE)
+            .order_by("-accepted_at")
+            .first()
+        )
+
+
+class Interaction(models.Model):
+    """A chat or a voice call an agent handles; a co-browse session may belong to one."""
+
+    class Channel(models.TextChoices):
+        CHAT = "chat", "Chat"
+        VOICE = "voice", "Voice call"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+    )
+    customer_name = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(
+        max_length=100, blank=True, help_text="The telephony system's call id (voice)."
+    )
+    # Chat customers reconnect with this token (hashed), like the co-browse widget.
+    customer_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=20, blank=True)
+
+    objects = InteractionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            # The agents' queue and each agent's live interactions.
+            models.Index(fields=["status", "channel"], name="interaction_status_channel"),
+            # A chat customer reconnecting with their token.
+            models.Index(fields=["customer_token_hash"], name="interaction_token"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="active") | Q(agent__isnull=False),
+                name="active_interaction_has_agent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} with {self.customer_name or 'a customer'}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != self.Status.ENDED
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.pk,
+            "channel": self.channel,
+            "status": self.status,
+            "customer_name": self.customer_name,
+            "external_id": self.external_id,
+            "agent": self.agent.get_username() if self.agent_id else None,
+            "created": self.created.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+        }
+
+
+class ChatMessage(models.Model):
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    text = models.TextField(max_length=2000)
+    # The sender's own id for the message: a resend after a reconnect is stored once.
+    client_id = models.CharField(max_length=64, blank=True)
+    # A system message announcing a co-browse session carries its code, shown as a link.
+    cobrowse_code = models.CharField(max_length=9, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["interaction", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction", "client_id"],
+                condition=~Q(client_id=""),
+                name="chat_message_sent_once",
+            )
+        ]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.pk,
+            "interaction": self.interaction_id,
+            "sender": self.sender,
+            "text": self.text,
+            "client_id": self.client_id,
+            "cobrowse_code": self.cobrowse_code,
+            "created": self.created.isoformat(),
+        }
 
 
 class CobrowseSessionQuerySet(models.QuerySet):
@@ -78,6 +205,7 @@ class CobrowseSession(models.Model):
         EXPIRED = "expired", "No agent joined in time"
         PAUSE_TIMEOUT = "pause_timeout", "Customer did not come back in time"
         ENDED_BY_STAFF = "ended_by_staff", "Ended by a supervisor or administrator"
+        INTERACTION_ENDED = "interaction_ended", "The chat or call ended"
 
     LIVE_STATUSES = (Status.WAITING, Status.ACTIVE, Status.PAUSED)
 
@@ -94,6 +222,14 @@ class CobrowseSession(models.Model):
     )
     # Only the hash is stored: the token in the customer's browser is what lets the widget reconnect.
     customer_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    interaction = models.ForeignKey(
+        Interaction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cobrowse_sessions",
+        help_text="The chat or call this session belongs to.",
+    )
     # The customer's newest socket: an older page closing late must not pause the session.
     customer_channel = models.CharField(max_length=200, blank=True, editable=False)
     current_url = models.URLField(max_length=2000, blank=True)
@@ -197,6 +333,7 @@ class CobrowseSession(models.Model):
             "joined_at": iso(self.joined_at),
             "ended_at": iso(self.ended_at),
             "end_reason": self.end_reason,
+            "interaction": self.interaction_id,
         }
 
 

@@ -1,7 +1,10 @@
 """Group names and the events that views and consumers send to a session's sockets."""
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+
+QUEUE_GROUP = "inbox-queue"
 
 END_MESSAGES = {
     "customer_exit": "The customer ended co-browsing.",
@@ -9,6 +12,7 @@ END_MESSAGES = {
     "expired": "The session expired before an agent joined.",
     "pause_timeout": "The customer did not come back to the site in time.",
     "ended_by_staff": "A supervisor ended the session.",
+    "interaction_ended": "The chat or call ended, and co-browsing with it.",
 }
 
 
@@ -18,6 +22,14 @@ def customer_group(session_id: int) -> str:
 
 def agent_group(session_id: int) -> str:
     return f"cb-{session_id}-agent"
+
+
+def chat_group(interaction_id: int) -> str:
+    return f"chat-{interaction_id}"
+
+
+def inbox_group(agent_id: int) -> str:
+    return f"inbox-{agent_id}"
 
 
 MODE_MESSAGES = {
@@ -55,6 +67,54 @@ async def announce_end(session_id: int, reason: str) -> None:
     event = ended_event(reason)
     await layer.group_send(customer_group(session_id), event)
     await layer.group_send(agent_group(session_id), event)
+    # A co-browse session that belongs to a live chat leaves a line in its transcript.
+    message = await database_sync_to_async(_note_end_in_chat)(session_id)
+    if message is not None:
+        await announce_chat_message(message)
+
+
+def _note_end_in_chat(session_id: int) -> dict | None:
+    from sessions_app.models import ChatMessage, CobrowseSession
+    from sessions_app.services import ServiceError, chat_post
+
+    session = CobrowseSession.objects.select_related("interaction").filter(pk=session_id).first()
+    chat = session.interaction if session else None
+    if chat is None or chat.channel != "chat" or not chat.is_live:
+        return None
+    try:
+        message, created = chat_post(
+            interaction=chat,
+            sender=ChatMessage.Sender.SYSTEM,
+            text=f"Co-browse session {session.code_display} ended. The chat goes on.",
+            client_id=f"cobrowse-end-{session.pk}",
+        )
+    except ServiceError:
+        return None
+    return message.to_dict() if created else None
+
+
+async def announce_chat_message(message: dict) -> None:
+    await get_channel_layer().group_send(
+        chat_group(message["interaction"]), {"type": "chat.message", "message": message}
+    )
+
+
+async def announce_queue() -> None:
+    await get_channel_layer().group_send(QUEUE_GROUP, {"type": "queue.changed"})
+
+
+async def announce_interaction_ended(interaction_id: int, by: str, session_ids: list[int]) -> None:
+    layer = get_channel_layer()
+    for session_id in session_ids:
+        await announce_end(session_id, "interaction_ended")
+    await layer.group_send(
+        chat_group(interaction_id), {"type": "chat.ended", "id": interaction_id, "by": by}
+    )
+    await announce_queue()
+
+
+async def announce_to_agent(agent_id: int, event: dict) -> None:
+    await get_channel_layer().group_send(inbox_group(agent_id), event)
 
 
 def announce_end_sync(session_id: int, reason: str) -> None:

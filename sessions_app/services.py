@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from policies.models import PolicyVersion, PrivacyAlert, Site
 from policies.selectors import policy_for_site
-from sessions_app.models import AgentAction, CobrowseSession, hash_token, is_agent, normalize_code
+from sessions_app.models import (
+    AgentAction,
+    ChatMessage,
+    CobrowseSession,
+    Interaction,
+    hash_token,
+    is_agent,
+    normalize_code,
+)
 
 log = logging.getLogger("cobrowse.sessions")
 Status = CobrowseSession.Status
@@ -150,6 +158,11 @@ def _join(*, agent, code: str) -> CobrowseSession:
             close_code=4409,
             http_status=409,
         ) from None
+    if session.interaction_id is None:
+        call = Interaction.objects.current_call(agent)
+        if call is not None:
+            session.interaction = call  # joined by ID while on a call: the session is the call's
+            session.save(update_fields=["interaction"])
     log.info("session %s joined by agent %s", session.pk, agent.pk)
     return session
 
@@ -262,3 +275,145 @@ def session_set_mode(*, session_id: int, mode: str, agent_id: int | None, by: st
 def agent_actions_record(*, actions: list[dict]) -> None:
     """Write a batch of audited agent actions (buffered by the consumer, off the hot path)."""
     AgentAction.objects.bulk_create(AgentAction(**action) for action in actions)
+
+
+# Interactions: chats and calls
+
+
+def chat_start(*, site: Site, name: str = "") -> tuple[Interaction, str]:
+    """A customer opens a chat on the site: queued until an agent accepts it."""
+    token = secrets.token_urlsafe(32)
+    interaction = Interaction.objects.create(
+        channel=Interaction.Channel.CHAT,
+        site=site,
+        customer_name=(name or "Website visitor").strip()[:100],
+        customer_token_hash=hash_token(token),
+    )
+    log.info("chat %s started on site %s", interaction.pk, site.pk)
+    return interaction, token
+
+
+def chat_for_token(token: str) -> Interaction | None:
+    if not token:
+        return None
+    return (
+        Interaction.objects.filter(
+            customer_token_hash=hash_token(token), channel=Interaction.Channel.CHAT
+        )
+        .select_related("agent", "site")
+        .first()
+    )
+
+
+def chat_post(
+    *,
+    interaction: Interaction,
+    sender: str,
+    text: str,
+    client_id: str = "",
+    cobrowse_code: str = "",
+) -> tuple[ChatMessage, bool]:
+    """Store a message once (a resend with the same client id returns the stored one)."""
+    text = text.strip()[:2000]
+    if not text:
+        raise ServiceError("empty_message", "Type a message first.")
+    if not interaction.is_live:
+        raise ServiceError("chat_ended", "This chat has ended.", close_code=4000)
+    client_id = client_id[:64]
+    if client_id:
+        existing = ChatMessage.objects.filter(interaction=interaction, client_id=client_id).first()
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            message = ChatMessage.objects.create(
+                interaction=interaction,
+                sender=sender,
+                text=text,
+                client_id=client_id,
+                cobrowse_code=cobrowse_code,
+            )
+    except IntegrityError:
+        return ChatMessage.objects.get(interaction=interaction, client_id=client_id), False
+    return message, True
+
+
+@transaction.atomic
+def interaction_accept(*, agent, interaction_id: int) -> Interaction:
+    if not is_agent(agent):
+        raise ServiceError("not_an_agent", "Only agents accept chats.", http_status=403)
+    interaction = (
+        Interaction.objects.select_for_update()
+        .filter(pk=interaction_id)
+        .select_related("agent")
+        .first()
+    )
+    if interaction is None or not interaction.is_live:
+        raise ServiceError(
+            "chat_not_found", "This chat has ended or does not exist.", http_status=404
+        )
+    if interaction.agent_id == agent.pk:
+        return interaction
+    if interaction.agent_id is not None:
+        raise ServiceError("chat_taken", "Another agent accepted this chat.", http_status=409)
+    interaction.agent = agent
+    interaction.status = Interaction.Status.ACTIVE
+    interaction.accepted_at = timezone.now()
+    interaction.save(update_fields=["agent", "status", "accepted_at"])
+    log.info("interaction %s accepted by agent %s", interaction.pk, agent.pk)
+    return interaction
+
+
+def voice_call_start(*, agent, external_id: str, customer_name: str = "") -> Interaction:
+    """A telephony integration reports a call the agent is on."""
+    if not is_agent(agent):
+        raise ServiceError(
+            "not_an_agent", f"{agent.get_username()} is not an agent.", http_status=400
+        )
+    interaction = Interaction.objects.create(
+        channel=Interaction.Channel.VOICE,
+        status=Interaction.Status.ACTIVE,
+        agent=agent,
+        external_id=external_id[:100],
+        customer_name=(customer_name or "Caller").strip()[:100],
+        accepted_at=timezone.now(),
+    )
+    log.info("voice call %s for agent %s", interaction.pk, agent.pk)
+    return interaction
+
+
+def interaction_end(*, interaction: Interaction, by: str) -> list[int]:
+    """End a chat or call, and at once every live co-browse session linked to it.
+
+    Returns the ids of the co-browse sessions it ended (the caller announces them).
+    """
+    with transaction.atomic():
+        interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+        if not interaction.is_live:
+            return []
+        interaction.status = Interaction.Status.ENDED
+        interaction.ended_at = timezone.now()
+        interaction.ended_by = by[:20]
+        interaction.save(update_fields=["status", "ended_at", "ended_by"])
+        ended = []
+        for session in CobrowseSession.objects.live().filter(interaction=interaction):
+            session.end(reason=CobrowseSession.EndReason.INTERACTION_ENDED)
+            ended.append(session.pk)
+    log.info("interaction %s ended by %s; co-browse sessions ended: %s", interaction.pk, by, ended)
+    return ended
+
+
+def session_link(*, session: CobrowseSession, interaction: Interaction) -> ChatMessage | None:
+    """Link a co-browse session to its chat or call; a chat gets a system message with the ID."""
+    CobrowseSession.objects.filter(pk=session.pk).update(interaction=interaction)
+    session.interaction = interaction
+    if interaction.channel != Interaction.Channel.CHAT:
+        return None
+    message, _ = chat_post(
+        interaction=interaction,
+        sender=ChatMessage.Sender.SYSTEM,
+        text=f"Co-browse session {session.code_display} started.",
+        client_id=f"cobrowse-{session.pk}",
+        cobrowse_code=session.code,
+    )
+    return message

@@ -15,6 +15,9 @@ urlpatterns = [
     path("sessions/<str:code>/", api.SessionDetail.as_view()),
     path("sessions/<str:code>/end/", api.SessionEnd.as_view()),
     path("sites/<str:key>/policy", api.SitePolicy.as_view()),
+    path("chats/", api.ChatCreate.as_view()),
+    path("interactions/", api.Interactions.as_view()),
+    path("interactions/<int:pk>/end/", api.InteractionEnd.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     *router.urls,
 ]

@@ -48,7 +48,12 @@ class Command(BaseCommand):
             for username, password, first, last, group, _role in DEMO_USERS:
                 self._user(username, password, first, last, groups.get(group) if group else None)
             site, created = self._site(origins)
+            token = self._telephony()
         self._summary(site, created, origins)
+        self.stdout.write(
+            f"  Telephony integration: user 'telephony', API token {token}\n"
+            "    (POST /api/v1/interactions/ with 'Authorization: Token <token>')"
+        )
 
     def _origins(self, values: list[str]) -> list[str]:
         result = []
@@ -72,6 +77,22 @@ class Command(BaseCommand):
         user.save()
         if group is not None:
             user.groups.add(group)
+
+    def _telephony(self) -> str:
+        """An integration user that reports voice calls through the REST API."""
+        from django.contrib.auth.models import Permission
+        from rest_framework.authtoken.models import Token
+
+        user, _ = get_user_model().objects.get_or_create(username="telephony")
+        user.set_unusable_password()
+        user.save()
+        user.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="sessions_app",
+                codename__in=["add_interaction", "change_interaction"],
+            )
+        )
+        return Token.objects.get_or_create(user=user)[0].key
 
     def _site(self, origins: list[str]) -> tuple[Site, bool]:
         site = Site.objects.filter(name=DEMO_SITE_NAME).first()
