@@ -62,15 +62,24 @@ def ended_event(reason: str) -> dict:
     }
 
 
-async def announce_end(session_id: int, reason: str) -> None:
+async def _announce_end_events(session_id: int, reason: str, note: dict | None) -> None:
     layer = get_channel_layer()
     event = ended_event(reason)
     await layer.group_send(customer_group(session_id), event)
     await layer.group_send(agent_group(session_id), event)
-    # A co-browse session that belongs to a live chat leaves a line in its transcript.
-    message = await database_sync_to_async(_note_end_in_chat)(session_id)
-    if message is not None:
-        await announce_chat_message(message)
+    if note is not None:
+        await announce_chat_message(note)
+
+
+async def announce_end(session_id: int, reason: str) -> None:
+    """Tell both sides; a session that belongs to a live chat leaves a line in its transcript."""
+    note = await database_sync_to_async(_note_end_in_chat)(session_id)
+    await _announce_end_events(session_id, reason, note)
+
+
+def announce_end_sync(session_id: int, reason: str) -> None:
+    # The note is written here, in the caller's thread and transaction, not in a worker thread.
+    async_to_sync(_announce_end_events)(session_id, reason, _note_end_in_chat(session_id))
 
 
 def _note_end_in_chat(session_id: int) -> dict | None:
@@ -106,7 +115,7 @@ async def announce_queue() -> None:
 async def announce_interaction_ended(interaction_id: int, by: str, session_ids: list[int]) -> None:
     layer = get_channel_layer()
     for session_id in session_ids:
-        await announce_end(session_id, "interaction_ended")
+        await _announce_end_events(session_id, "interaction_ended", None)  # the chat is over
     await layer.group_send(
         chat_group(interaction_id), {"type": "chat.ended", "id": interaction_id, "by": by}
     )
@@ -116,6 +125,3 @@ async def announce_interaction_ended(interaction_id: int, by: str, session_ids: 
 async def announce_to_agent(agent_id: int, event: dict) -> None:
     await get_channel_layer().group_send(inbox_group(agent_id), event)
 
-
-def announce_end_sync(session_id: int, reason: str) -> None:
-    async_to_sync(announce_end)(session_id, reason)

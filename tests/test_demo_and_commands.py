@@ -219,7 +219,7 @@ def test_seed_demo_is_idempotent_and_keeps_the_site_key():
     site = Site.objects.get(name="Demo shop")
     assert site.key == key
     assert site.origins == ["https://shop.example.com", "http://127.0.0.1:8000"]
-    assert User.objects.count() == 4
+    assert User.objects.count() == 5  # four demo people and the telephony integration user
     assert Group.objects.filter(name__in=["Agents", "Supervisors"]).count() == 2
     agent1 = User.objects.get(username="agent1")
     assert agent1.first_name == "Alice"
