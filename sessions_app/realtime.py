@@ -124,4 +124,3 @@ async def announce_interaction_ended(interaction_id: int, by: str, session_ids: 
 
 async def announce_to_agent(agent_id: int, event: dict) -> None:
     await get_channel_layer().group_send(inbox_group(agent_id), event)
-

@@ -60,7 +60,8 @@ class Server:
 
     def start(self) -> None:
         self.manage("migrate", "--noinput")
-        self.manage("seed_demo", "--origin", self.customer_base)
+        seeded = self.manage("seed_demo", "--origin", self.customer_base)
+        self.telephony_token = seeded.split("API token ")[1].split()[0]
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
