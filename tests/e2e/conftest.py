@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 
 
 class Server:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, *, redis_url: str = "", name: str = "daphne"):
         self.port = free_port()
         self.customer_base = f"http://127.0.0.1:{self.port}"  # the company's site
         self.agent_base = f"http://localhost:{self.port}"  # the contact centre's workspace
@@ -42,7 +42,9 @@ class Server:
         }
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
-        self.log_path = ARTIFACTS / "daphne.log"
+        if redis_url:
+            self.env["REDIS_URL"] = redis_url
+        self.log_path = ARTIFACTS / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> str:
@@ -58,10 +60,11 @@ class Server:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout
 
-    def start(self) -> None:
-        self.manage("migrate", "--noinput")
-        seeded = self.manage("seed_demo", "--origin", self.customer_base)
-        self.telephony_token = seeded.split("API token ")[1].split()[0]
+    def start(self, *, seed: bool = True) -> None:
+        if seed:
+            self.manage("migrate", "--noinput")
+            seeded = self.manage("seed_demo", "--origin", self.customer_base)
+            self.telephony_token = seeded.split("API token ")[1].split()[0]
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
