@@ -804,6 +804,7 @@ import { record } from "@rrweb/record";
     ui.chatPanel.hidden = !chat.open;
     ui.chatOpen.hidden = chat.open;
     ui.chatName.hidden = !!chat.token || chat.messages.length > 0;
+    ui.chatEnd.hidden = !chat.token;
     ui.chatStatus.textContent = !chat.token
       ? "Ask us anything: an agent will answer here."
       : chat.agent
@@ -976,6 +977,7 @@ import { record } from "@rrweb/record";
     ".secondary-launch{background:#fff;color:#1f4fd1;border:2px solid #1f4fd1}",
     ".chat{width:320px}.chat .head{margin-top:0;justify-content:space-between}",
     ".close{background:none;color:#555;font-size:20px;padding:0 4px}",
+    ".close.end{font-size:12px;color:#b42318;margin-left:auto}",
     ".log{height:220px;overflow-y:auto;border:1px solid #e4e7ec;border-radius:8px;padding:8px;",
     "margin:8px 0;font-size:14px;display:flex;flex-direction:column;gap:6px;background:#f9fafb}",
     ".msg{line-height:1.35}.msg.system{color:#555;font-style:italic;font-size:13px}",
@@ -1095,6 +1097,15 @@ import { record } from "@rrweb/record";
     ui.chatOpen.addEventListener("click", function () {
       toggleChat(true);
     });
+    ui.chatEnd = el("button", {
+      class: "close end",
+      type: "button",
+      "data-testid": "chat-end",
+      text: "End chat",
+    });
+    ui.chatEnd.addEventListener("click", function () {
+      if (chat.token) chatSocket.send({ type: "end" });
+    });
     ui.chatClose = el("button", { class: "close", type: "button", "aria-label": "Close chat", text: "×" });
     ui.chatClose.addEventListener("click", function () {
       toggleChat(false);
@@ -1116,7 +1127,11 @@ import { record } from "@rrweb/record";
       sendChat();
     });
     ui.chatPanel = el("div", { class: "panel chat", role: "dialog", "aria-label": "Chat" }, [
-      el("div", { class: "bar head" }, [el("div", { class: "label", text: "Chat with us" }), ui.chatClose]),
+      el("div", { class: "bar head" }, [
+        el("div", { class: "label", text: "Chat with us" }),
+        ui.chatEnd,
+        ui.chatClose,
+      ]),
       ui.chatStatus,
       ui.chatLog,
       ui.chatName,

@@ -122,6 +122,9 @@ class InteractionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Interaction._meta.fields if f.name != "customer_name"]
     inlines = [CobrowseSessionInline, ChatMessageInline]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # chats start from the widget, calls from the telephony integration
+
 
 @admin.register(ChatMessage)
 class ChatMessageAdmin(admin.ModelAdmin):

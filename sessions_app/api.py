@@ -196,6 +196,7 @@ class CanReportCalls(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if request.method in permissions.SAFE_METHODS:
+            self.message = "Only supervisors, administrators and integrations list interactions."
             return is_supervisor(user) or user.has_perm("sessions_app.add_interaction")
         return True  # decided per request in the view: own calls, or the add permission
 
@@ -265,9 +266,14 @@ class InteractionEnd(APIView):
             return _error("forbidden", "Only its agent, integrations and supervisors end it.", 403)
         if not interaction.is_live:
             return _error("already_ended", "It has already ended.", 409)
-        by = "agent" if own else ("integration" if interaction.channel == "voice" else "staff")
+        if own:
+            by = "agent"
+        elif is_supervisor(request.user):
+            by = "staff"
+        else:
+            by = "integration"
         sessions = services.interaction_end(interaction=interaction, by=by)
-        async_to_sync(announce_interaction_ended)(interaction.pk, by, sessions)
+        async_to_sync(announce_interaction_ended)(interaction.pk, by, sessions, interaction.channel)
         interaction.refresh_from_db()
         return Response({**interaction.to_dict(), "ended_sessions": len(sessions)})
 

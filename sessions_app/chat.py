@@ -23,6 +23,7 @@ ENDED_MESSAGES = {
     "integration": "The call ended.",
     "staff": "A supervisor ended the chat.",
 }
+CALL_ENDED = "The call ended."
 
 
 def _transcript(interaction_id: int) -> list[dict]:
@@ -248,7 +249,7 @@ class AgentInboxConsumer(_SessionSocket):
         sessions = await database_sync_to_async(services.interaction_end)(
             interaction=interaction, by="agent"
         )
-        await announce_interaction_ended(interaction.pk, "agent", sessions)
+        await announce_interaction_ended(interaction.pk, "agent", sessions, interaction.channel)
 
     # Group events
 
@@ -267,7 +268,9 @@ class AgentInboxConsumer(_SessionSocket):
             {
                 "type": "interaction.ended",
                 "id": event["id"],
-                "message": ENDED_MESSAGES.get(event["by"], "The chat ended."),
+                "message": CALL_ENDED
+                if event.get("channel") == "voice"
+                else ENDED_MESSAGES.get(event["by"], "The chat ended."),
             }
         )
 

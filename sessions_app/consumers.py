@@ -85,7 +85,7 @@ class _SessionSocket(AsyncWebsocketConsumer):
             return None
         try:
             data = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             asyncio.ensure_future(self.send_error("bad_json", "The frame is not valid JSON."))
             return None
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
@@ -401,9 +401,6 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_disconnected(self, event: dict) -> None:
         await self.send_json({"type": "agent.disconnected"})
-        if self.mode == CobrowseSession.Mode.WRITE:
-            # The agent is gone: they must ask again when they are back.
-            await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
 
     async def write_requested(self, event: dict) -> None:
         if self.write_pending:
@@ -523,6 +520,9 @@ class AgentConsumer(_SessionSocket):
         if self.write_grace:
             self.write_grace.cancel()
         await self.channel_layer.group_discard(agent_group(self.session_id), self.channel_name)
+        if not self.ended and self.mode == CobrowseSession.Mode.WRITE:
+            # The agent is gone (even while the customer is between pages): ask again when back.
+            await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
         if not self.ended:
             await self.channel_layer.group_send(
                 customer_group(self.session_id), {"type": "agent.disconnected"}

@@ -112,12 +112,15 @@ async def announce_queue() -> None:
     await get_channel_layer().group_send(QUEUE_GROUP, {"type": "queue.changed"})
 
 
-async def announce_interaction_ended(interaction_id: int, by: str, session_ids: list[int]) -> None:
+async def announce_interaction_ended(
+    interaction_id: int, by: str, session_ids: list[int], channel: str = "chat"
+) -> None:
     layer = get_channel_layer()
     for session_id in session_ids:
         await _announce_end_events(session_id, "interaction_ended", None)  # the chat is over
     await layer.group_send(
-        chat_group(interaction_id), {"type": "chat.ended", "id": interaction_id, "by": by}
+        chat_group(interaction_id),
+        {"type": "chat.ended", "id": interaction_id, "by": by, "channel": channel},
     )
     await announce_queue()
 

@@ -119,15 +119,23 @@ def _join(*, agent, code: str) -> CobrowseSession:
             "bad_code", "A session ID has 9 digits, like 123 456 789.", close_code=4400
         )
     session = (
-        CobrowseSession.objects.select_for_update()
+        CobrowseSession.objects.select_for_update(of=("self",))
         .filter(code=code, status__in=CobrowseSession.LIVE_STATUSES)
-        .select_related("site", "agent")
+        .select_related("site", "agent", "interaction")
         .first()
     )
     if session is None:
         raise _not_found()
     if session.agent_id == agent.pk:
         return session
+    owner = session.interaction.agent_id if session.interaction_id else None
+    if session.agent_id is None and owner is not None and owner != agent.pk:
+        raise ServiceError(
+            "session_reserved",
+            "This co-browse session belongs to another agent's chat.",
+            close_code=4409,
+            http_status=409,
+        )
     if session.agent_id is not None:
         raise ServiceError(
             "session_taken",
@@ -314,9 +322,11 @@ def chat_post(
     cobrowse_code: str = "",
 ) -> tuple[ChatMessage, bool]:
     """Store a message once (a resend with the same client id returns the stored one)."""
-    text = text.strip()[:2000]
+    text = text.strip()
     if not text:
         raise ServiceError("empty_message", "Type a message first.")
+    if len(text) > 2000:
+        raise ServiceError("too_long", "Messages are at most 2,000 characters; split it up.")
     if not interaction.is_live:
         raise ServiceError("chat_ended", "This chat has ended.", close_code=4000)
     client_id = client_id[:64]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run every benchmark in sequence, each with a hard time limit. Results go to bench/out/.
+#   bench/run_all.sh            (about 15 minutes in all on the 2-core machine)
+# Everything binds 127.0.0.1 only; relay.py starts and stops its own daphne/redis processes.
+set -u
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+OUT=bench/out
+mkdir -p "$OUT"
+status=0
+
+run() {  # run LIMIT_SECONDS NAME CMD...
+  local limit=$1 name=$2
+  shift 2
+  echo "== $name (limit ${limit}s): $*"
+  if timeout --kill-after=15 "$limit" "$@" > "$OUT/$name.log" 2>&1; then
+    tail -n 25 "$OUT/$name.log"
+  else
+    echo "!! $name failed or timed out (exit $?); see $OUT/$name.log"
+    tail -n 10 "$OUT/$name.log"
+    status=1
+  fi
+}
+
+run 300 lag   $PY bench/lag.py --changes 200 --bursts 20 --json "$OUT/lag.json"
+run 300 guard $PY bench/guard.py
+run 720 relay $PY bench/relay.py --sessions 100,500,1000 --seconds 10 --search --snapshot \
+  --profile 300 --budget 540 --json "$OUT/relay.json"
+exit $status

@@ -1,0 +1,165 @@
+"""Bad input: 10,000+ malformed, truncated, oversized, wrongly typed and out-of-order frames to
+both consumers. No unhandled exception, a clear error frame (or nothing) for each, and the session
+still works for the well-behaved side afterwards."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sessions_app.models import CobrowseSession
+from tests.test_consumers import change_frame, connected_pair, snapshot_frame
+
+
+@database_sync_to_async
+def end_live_sessions() -> None:
+    """Each example starts clean: the agent has no live session left from the previous one."""
+    for session in CobrowseSession.objects.live():
+        session.end(reason="agent_exit")
+
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+FRAMES_PER_EXAMPLE = 40
+EXAMPLES = 130  # 130 examples x 2 sockets x 40 frames = 10,400 frames
+
+TYPES = [
+    "events",
+    "chunk",
+    "exit-not",
+    "ping",
+    "pointer",
+    "click",
+    "input",
+    "focus",
+    "navigate",
+    "write.request",
+    "write.approve",
+    "write.deny",
+    "mode.pointer",
+    "refused",
+    "snapshot.request",
+    "",
+    "EVENTS",
+    "x" * 300,
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+)
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+structured = st.fixed_dictionaries(
+    {"type": st.sampled_from(TYPES)},
+    optional={
+        "seq": values,
+        "events": values,
+        "id": values,
+        "x": values,
+        "y": values,
+        "value": values,
+        "checked": values,
+        "action": values,
+        "url": values,
+        "part": values,
+        "last": values,
+        "data": values,
+        "text": values,
+        "message": values,
+        "reason": values,
+    },
+)
+
+
+def encode(frame) -> str:
+    return json.dumps(frame, allow_nan=True)
+
+
+raw_frames = st.one_of(
+    structured.map(encode),
+    values.map(encode),
+    structured.map(encode).flatmap(
+        lambda t: st.integers(0, len(t)).map(lambda n: t[:n])
+    ),  # truncated
+    st.text(max_size=200),  # not JSON at all
+).filter(bool)  # the test client cannot send an empty text frame
+# Rare but nasty: checked on every example, once each, beside the generated ones.
+NASTY = [
+    "x" * 2_000_000,  # larger than any frame the server accepts
+    '{"type": "events", "seq": 1, "events": ' + "[" * 100_000 + "]" * 100_000 + "}",  # deep
+    '{"type": "chunk", "part": 0, "last": false, "data": "' + "y" * 900_000 + '"}',
+]
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    customer_frames=st.lists(raw_frames, min_size=FRAMES_PER_EXAMPLE, max_size=FRAMES_PER_EXAMPLE),
+    agent_frames=st.lists(raw_frames, min_size=FRAMES_PER_EXAMPLE, max_size=FRAMES_PER_EXAMPLE),
+)
+async def test_garbage_on_both_sockets_never_breaks_the_session(
+    site, agent, customer_frames, agent_frames
+):
+    await end_live_sessions()
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    for customer_text, agent_text in zip(customer_frames, agent_frames, strict=True):
+        await customer.send_to(text_data=customer_text)
+        await agent_ws.send_to(text_data=agent_text)
+    # Every reply is a well-formed JSON object with a type; errors say what was wrong.
+    for ws in (customer, agent_ws):
+        while not await ws.receive_nothing(timeout=0.05):
+            output = await ws.receive_output()
+            if output["type"] == "websocket.close":
+                assert output.get("code") in (4000, 4001), output  # only an "exit-like" end
+                pytest.fail(f"a garbage frame closed the socket: {output}")
+            reply = json.loads(output["text"])
+            assert isinstance(reply, dict) and isinstance(reply.get("type"), str)
+            if reply["type"] == "error":
+                assert reply["code"] and reply["message"]
+    # The well-behaved side still works: a fresh snapshot and a change reach the agent.
+    await customer.send_json_to(snapshot_frame(10_001))
+    await customer.send_json_to(change_frame(10_002))
+    seen = []
+    while len(seen) < 2:
+        frame = await agent_ws.receive_json_from(timeout=3)
+        if frame.get("type") == "events":
+            seen.append(frame["seq"])
+    assert seen == [10_001, 10_002]
+    await agent_ws.send_json_to({"type": "pointer", "x": 1, "y": 2})
+    while True:
+        frame = await customer.receive_json_from(timeout=3)
+        if frame["type"] == "agent.pointer":
+            break
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_oversized_and_deeply_nested_frames_get_clear_errors(site, agent):
+    await end_live_sessions()
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    for text in NASTY:
+        for ws in (customer, agent_ws):
+            await ws.send_to(text_data=text)
+            reply = await ws.receive_json_from(timeout=5)
+            assert reply["type"] == "error" and reply["code"] in ("too_large", "bad_json"), reply
+    await customer.send_json_to(snapshot_frame(1))
+    assert (await agent_ws.receive_json_from(timeout=3))["seq"] == 1
+    await customer.disconnect()
+    await agent_ws.disconnect()
