@@ -92,7 +92,7 @@ def redis_url():
 def channel_layer_kind(request, settings):
     """Run a consumer test against each channel layer the settings can choose."""
     if request.param == "memory":
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "cobrowse.layers.InMemoryChannelLayer"}}
     else:
         url = request.getfixturevalue("redis_url")
         redis.Redis.from_url(url).flushdb()
