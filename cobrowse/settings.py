@@ -97,8 +97,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.getenv("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # A file, not :memory:, so that a daphne subprocess can share the test database.
-            "TEST": {"NAME": str(BASE_DIR / "test-db.sqlite3")},
+            # A file, not :memory:, so that a daphne subprocess can share the test database; one
+            # per test run (children inherit the name), so that two runs never share one.
+            "TEST": {
+                "NAME": os.environ.setdefault(
+                    "COBROWSE_TEST_DB", str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")
+                )
+            },
             "OPTIONS": {"timeout": 20},
         }
     }
@@ -119,6 +124,14 @@ if REDIS_URL:
             ),
             # redis-py 8's default 5 s socket timeout kills idle consumers: turn it off.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        }
+    }
+    # Join-attempt counters must be shared by every worker.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cobrowse",
         }
     }
 else:
@@ -169,6 +182,17 @@ COBROWSE_WRITE_REQUEST_TIMEOUT = envint("COBROWSE_WRITE_REQUEST_TIMEOUT", "30")
 COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
 COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576")
 COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432")
+# Abuse limits. Wrong session IDs an agent, or an address, may try within the window before every
+# join from them is refused until the window has passed (0: no limit).
+COBROWSE_JOIN_FAILURES_PER_AGENT = envint("COBROWSE_JOIN_FAILURES_PER_AGENT", "10")
+COBROWSE_JOIN_FAILURES_PER_IP = envint("COBROWSE_JOIN_FAILURES_PER_IP", "30")
+COBROWSE_JOIN_WINDOW = envint("COBROWSE_JOIN_WINDOW", "600")
+# Frames per second one socket may send on average, and the burst it may send at once
+# (a large snapshot arrives as a burst of chunk frames). 0: no limit.
+COBROWSE_MAX_FRAMES_PER_SECOND = envint("COBROWSE_MAX_FRAMES_PER_SECOND", "60")
+COBROWSE_FRAME_BURST = envint("COBROWSE_FRAME_BURST", "200")
+# Live (waiting, active, paused) sessions one site may have at once. 0: no limit.
+COBROWSE_MAX_LIVE_SESSIONS_PER_SITE = envint("COBROWSE_MAX_LIVE_SESSIONS_PER_SITE", "500")
 # Public origin of this server as customers' browsers see it (demo pages use it for the embed tag).
 COBROWSE_PUBLIC_URL = os.getenv("COBROWSE_PUBLIC_URL", "")
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("outside/", views.outside, name="outside"),
     path("privacy/", views.privacy_lab, name="privacy"),
+    path("hostile/", views.hostile, name="hostile"),
 ]

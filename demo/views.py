@@ -89,3 +89,9 @@ def outside(request: HttpRequest) -> HttpResponse:
 @require_GET
 def privacy_lab(request: HttpRequest) -> HttpResponse:
     return _render(request, "demo/privacy_lab.html")
+
+
+@require_GET
+def hostile(request: HttpRequest) -> HttpResponse:
+    # A test fixture: a page that attacks the agent who co-browses it. Linked from nowhere.
+    return _render(request, "demo/hostile.html", {"huge": "A" * 200_000})

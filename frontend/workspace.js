@@ -121,12 +121,19 @@ import { Replayer } from "@rrweb/replay";
       }
       // Our network dropped: rejoin the same session with capped back-off.
       setStatus("Reconnecting…", "paused");
-      var delay = Math.min(10000, 500 * Math.pow(2, session.retries));
       session.retries += 1;
+      var delay = backoff(session.retries);
       setTimeout(function () {
         if (session === current && !session.ended) openSocket();
       }, delay);
     };
+  }
+
+  // Capped, jittered back-off (0.25-0.5 s, then doubling up to 5-10 s): after a server restart
+  // the agents' workspaces do not all reconnect in the same instant.
+  function backoff(attempt) {
+    var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1));
+    return delay / 2 + Math.random() * (delay / 2);
   }
 
   function resetJoin() {
@@ -678,9 +685,8 @@ import { Replayer } from "@rrweb/replay";
     };
     socket.onclose = function (event) {
       if (event.code >= 4000 && event.code < 5000) return;
-      var delay = Math.min(10000, 500 * Math.pow(2, inbox.retries));
       inbox.retries += 1;
-      setTimeout(connectInbox, delay);
+      setTimeout(connectInbox, backoff(inbox.retries));
     };
   }
 

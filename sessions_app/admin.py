@@ -1,7 +1,16 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from sessions_app import services
-from sessions_app.models import AgentAction, ChatMessage, CobrowseSession, Interaction
+from sessions_app.audit import staff_actor
+from sessions_app.models import (
+    AgentAction,
+    AuditEntry,
+    ChatMessage,
+    CobrowseSession,
+    Interaction,
+)
 from sessions_app.realtime import announce_end_sync
 
 
@@ -53,7 +62,7 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
     list_select_related = ("site", "agent")
     search_fields = ("code", "agent__username", "current_url")
     date_hierarchy = "created"
-    readonly_fields = [f.name for f in CobrowseSession._meta.fields]
+    readonly_fields = [f.name for f in CobrowseSession._meta.fields] + ["audit_chain"]
     actions = ["end_sessions"]
     inlines = [AgentActionInline]
 
@@ -70,11 +79,34 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
             return f"{session.viewport_width}×{session.viewport_height}"
         return "-"
 
+    @admin.display(description="Audit chain")
+    def audit_chain(self, session: CobrowseSession) -> str:
+        # On the detail page only: it walks the whole chain, too slow for every row of the list.
+        count = session.audit_entries.count()
+        link = (
+            reverse("admin:sessions_app_auditentry_changelist")
+            + f"?session__id__exact={session.pk}"
+        )
+        broken = AuditEntry.objects.first_broken(session.pk)
+        if broken is not None:
+            return format_html(
+                '<strong style="color:#ba2121">Broken at seq {}</strong>: {} (<a href="{}">{} entries</a>)',
+                broken.seq,
+                broken.problem_text,
+                link,
+                count,
+            )
+        return format_html('Verifies (<a href="{}">{} entries</a>)', link, count)
+
     @admin.action(description="End the selected live sessions")
     def end_sessions(self, request, queryset) -> None:
         count = 0
         for session in queryset.live():
-            services.session_end(session=session, reason=CobrowseSession.EndReason.ENDED_BY_STAFF)
+            services.session_end(
+                session=session,
+                reason=CobrowseSession.EndReason.ENDED_BY_STAFF,
+                by=staff_actor(request.user),
+            )
             announce_end_sync(session.pk, CobrowseSession.EndReason.ENDED_BY_STAFF)
             count += 1
         self.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)
@@ -139,4 +171,30 @@ class ChatMessageAdmin(admin.ModelAdmin):
         return message.text[:80]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The tamper-evident audit log: read only, here as everywhere else."""
+
+    list_display = ("created", "session", "seq", "actor", "kind", "detail", "short_hash")
+    list_filter = ("kind",)
+    list_select_related = ("session",)
+    search_fields = ("session__code", "actor")
+    date_hierarchy = "created"
+    ordering = ("-created",)
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    @admin.display(description="Hash")
+    def short_hash(self, entry: AuditEntry) -> str:
+        return entry.hash[:12]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

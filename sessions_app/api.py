@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from policies.models import Site
 from policies.selectors import policy_for_site, site_for_key
 from sessions_app import services
+from sessions_app.audit import staff_actor
 from sessions_app.models import CobrowseSession, Interaction, is_supervisor, normalize_code
 from sessions_app.realtime import (
     announce_chat_message,
@@ -80,6 +81,11 @@ class SessionSerializer(serializers.Serializer):
     joined_at = serializers.CharField(allow_null=True)
     ended_at = serializers.CharField(allow_null=True)
     end_reason = serializers.CharField()
+    interaction = serializers.IntegerField(allow_null=True)
+    interaction_channel = serializers.CharField(
+        allow_null=True, required=False, help_text="chat or voice; in lists only."
+    )
+    policy_version = serializers.IntegerField()
 
 
 class IsSupervisorOrAdmin(permissions.BasePermission):
@@ -101,11 +107,12 @@ class SessionListCreate(PublicCorsMixin, APIView):
 
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
-        sessions = CobrowseSession.objects.select_related("site", "agent")
+        sessions = CobrowseSession.objects.select_related("site", "agent", "interaction")
         wanted = request.query_params.get("status")
         if wanted:
-            sessions = sessions.filter(status=wanted)
-        return Response([s.to_dict() for s in sessions[:200]])
+            # One status or several: the supervisor page asks for waiting,active,paused.
+            sessions = sessions.filter(status__in=wanted.split(","))
+        return Response([listed_session(s) for s in sessions[:200]])
 
     def options(self, request, *args, **kwargs):
         site = site_for_key(request.query_params.get("site", ""))
@@ -146,6 +153,12 @@ class SessionListCreate(PublicCorsMixin, APIView):
             "expires_in": settings.COBROWSE_WAITING_TIMEOUT,
         }
         return self.cors(request, Response(data, status=201), site)
+
+
+def listed_session(session: CobrowseSession) -> dict:
+    """A session as staff see it in a list: with the kind of chat or call it belongs to."""
+    channel = session.interaction.channel if session.interaction_id else None
+    return {**session.to_dict(), "interaction_channel": channel}
 
 
 def _link_to_chat(session: CobrowseSession, chat: Interaction) -> None:
@@ -320,7 +333,8 @@ class SessionEnd(APIView):
             if own
             else CobrowseSession.EndReason.ENDED_BY_STAFF
         )
-        session = services.session_end(session=session, reason=reason)
+        by = "" if own else staff_actor(request.user)  # the audit log names who ended it
+        session = services.session_end(session=session, reason=reason, by=by)
         announce_end_sync(session.pk, reason)
         return Response(session.to_dict())
 

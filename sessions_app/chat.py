@@ -82,6 +82,8 @@ class CustomerChatConsumer(_SessionSocket):
         if text_data is not None and len(text_data) > 8192:
             await self.send_error("too_large", "Messages are at most 2,000 characters.")
             return
+        if self.over_rate():
+            return
         data = self.parse(text_data)
         if data is None:
             return
@@ -174,6 +176,8 @@ class AgentInboxConsumer(_SessionSocket):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > 8192:
             await self.send_error("too_large", "Messages are at most 2,000 characters.")
+            return
+        if self.over_rate():
             return
         data = self.parse(text_data)
         if data is None:

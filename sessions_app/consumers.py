@@ -15,6 +15,7 @@ from django.utils import timezone
 from policies.guard import PrivacyGuard
 from policies.models import origin_of
 from sessions_app import services
+from sessions_app.limits import FrameRate
 from sessions_app.models import CobrowseSession
 from sessions_app.realtime import agent_group, announce_end, announce_mode, customer_group
 from sessions_app.services import ServiceError
@@ -61,11 +62,35 @@ def _header(scope: dict, name: bytes) -> str | None:
     return None
 
 
+def _session_agent(session_id: int):
+    session = CobrowseSession.objects.filter(pk=session_id).select_related("agent").first()
+    return session.agent if session else None
+
+
 class _SessionSocket(AsyncWebsocketConsumer):
     """What both roles share: refusals, JSON frames, error frames and the end of a session."""
 
     session_id: int | None = None
     ended = False
+    rate: FrameRate | None = None
+
+    def over_rate(self) -> bool:
+        """True when this socket sends faster than COBROWSE_MAX_FRAMES_PER_SECOND allows."""
+        if self.rate is None:
+            self.rate = FrameRate(
+                settings.COBROWSE_MAX_FRAMES_PER_SECOND, settings.COBROWSE_FRAME_BURST
+            )
+        if self.rate.allow():
+            return False
+        if self.rate.should_warn():
+            asyncio.ensure_future(
+                self.send_error(
+                    "rate_limited",
+                    "Too many frames per second; some were dropped "
+                    "(COBROWSE_MAX_FRAMES_PER_SECOND).",
+                )
+            )
+        return True
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every message, a thread hop that
@@ -180,6 +205,12 @@ class CustomerConsumer(_SessionSocket):
         else:
             # Nobody joined in time: end the waiting session and tell the customer.
             self.expiry_task = asyncio.ensure_future(self.expire_when_unjoined(session.created))
+            # An agent who joined after the session was read above announced it before this
+            # socket was in the group (a chat-linked join is that quick): look again.
+            agent = await database_sync_to_async(_session_agent)(self.session_id)
+            if agent is not None:
+                name = agent.get_full_name() or agent.get_username()
+                await self.agent_joined({"agent": name, "agent_id": agent.pk})
 
     async def expire_when_unjoined(self, created) -> None:
         deadline = created + timedelta(seconds=settings.COBROWSE_WAITING_TIMEOUT)
@@ -216,6 +247,9 @@ class CustomerConsumer(_SessionSocket):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > settings.COBROWSE_MAX_FRAME_BYTES:
             await self.send_error("too_large", "The frame is larger than the server accepts.")
+            return
+        if self.over_rate():
+            # A dropped events frame leaves a sequence gap: the next one asks for a snapshot.
             return
         data = self.parse(text_data)
         if data is None:
@@ -483,6 +517,7 @@ class AgentConsumer(_SessionSocket):
     """The agent's mirror of one session. Connecting is joining."""
 
     pause_task: asyncio.Task | None = None
+    write_audited_at = float("-inf")  # loop time of the last write request written to the audit
     # None until the customer's consumer has shared what the agent may not touch: fail closed.
     refused_ids: dict[int, str] | None = None
 
@@ -495,7 +530,9 @@ class AgentConsumer(_SessionSocket):
             )
             return
         try:
-            session = await database_sync_to_async(services.session_join)(agent=user, code=code)
+            session = await database_sync_to_async(services.session_join)(
+                agent=user, code=code, ip=(self.scope.get("client") or [None])[0]
+            )
         except ServiceError as error:
             await self.refuse(error)
             return
@@ -541,6 +578,8 @@ class AgentConsumer(_SessionSocket):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > 16384:
             await self.send_error("too_large", "Agent frames are small; this one is too large.")
+            return
+        if self.over_rate():
             return
         data = self.parse(text_data)
         if data is None:
@@ -610,6 +649,13 @@ class AgentConsumer(_SessionSocket):
         elif self.mode == CobrowseSession.Mode.WRITE:
             await self.send_error("already_write", "The session is already in write mode.")
         else:
+            # Audited once per request window: repeats while one is pending are not new asks.
+            now = asyncio.get_running_loop().time()
+            if now - self.write_audited_at >= settings.COBROWSE_WRITE_REQUEST_TIMEOUT:
+                self.write_audited_at = now
+                await database_sync_to_async(services.session_write_requested)(
+                    session_id=self.session_id, agent_id=self.scope["user"].pk
+                )
             await self.channel_layer.group_send(
                 customer_group(self.session_id),
                 {"type": "write.requested", "agent": self.agent_name},

@@ -1,5 +1,6 @@
 import hashlib
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
 from django.conf import settings
@@ -41,6 +42,7 @@ class SessionDict(TypedDict):
     ended_at: str | None
     end_reason: str
     interaction: int | None
+    policy_version: int
 
 
 class InteractionQuerySet(models.QuerySet):
@@ -334,6 +336,7 @@ class CobrowseSession(models.Model):
             "ended_at": iso(self.ended_at),
             "end_reason": self.end_reason,
             "interaction": self.interaction_id,
+            "policy_version": self.policy_version,
         }
 
 
@@ -380,3 +383,106 @@ class AgentAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target}".strip()
+
+
+AUDIT_GENESIS = "0" * 64  # prev_hash of a session's first entry
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def chain(self, session_id: int) -> "AuditEntryQuerySet":
+        return self.filter(session_id=session_id).order_by("seq")
+
+    def first_broken(self, session_id: int) -> "AuditEntry | None":
+        """Walk one session's chain; return the first entry that does not verify, or None.
+
+        The returned entry carries `problem_text`, a sentence saying what is wrong. A deleted
+        entry shows as a gap: the next entry's seq and prev_hash no longer follow.
+        """
+        expected_seq, prev_hash = 1, AUDIT_GENESIS
+        for entry in self.chain(session_id).iterator():
+            problem = entry.problem(expected_seq=expected_seq, prev_hash=prev_hash)
+            if problem:
+                entry.problem_text = problem
+                return entry
+            expected_seq, prev_hash = entry.seq + 1, entry.hash
+        return None
+
+
+class AuditEntry(models.Model):
+    """One link in a session's tamper-evident audit chain: every entry hashes the previous one.
+
+    Append only through `sessions_app.audit.audit_append`. `detail` never holds a typed value or
+    a secret: lengths, kinds, element descriptions and page paths only.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        JOINED = "joined", "Agent joined"
+        REJOINED = "rejoined", "Agent rejoined"
+        CUSTOMER_CONNECTED = "customer_connected", "Customer connected"
+        PAUSED = "paused", "Paused"
+        RESUMED = "resumed", "Resumed"
+        WRITE_REQUESTED = "write_requested", "Write mode requested"
+        MODE = "mode", "Mode changed"
+        ACTION = "action", "Agent action"
+        PRIVACY_ALERT = "privacy_alert", "Privacy alert"
+        LINKED = "linked", "Linked to a chat or call"
+        ENDED = "ended", "Ended"
+
+    # PROTECT: a session with an audit trail cannot be deleted by accident (or by a cascade).
+    session = models.ForeignKey(
+        CobrowseSession, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    seq = models.PositiveIntegerField(help_text="Position in the session's chain, from 1.")
+    created = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=160, help_text="agent:NAME, customer, system or staff:NAME")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session", "seq"]
+        verbose_name_plural = "audit entries"
+        constraints = [
+            # One entry per position; it also serves the chain walk and the tail lookup (the
+            # session's last seq and hash) on every append.
+            models.UniqueConstraint(fields=["session", "seq"], name="audit_seq_unique_per_session"),
+        ]
+        indexes = [
+            # The admin list, newest first, and its date drill-down.
+            models.Index(fields=["created"], name="audit_created"),
+            # "Every privacy alert (or every end) this month": the admin's kind filter.
+            models.Index(fields=["kind", "created"], name="audit_kind_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} by {self.actor}"
+
+    def canonical(self) -> bytes:
+        """What the hash covers, as JSON with sorted keys and no whitespace."""
+        payload = {
+            "session": self.session_id,
+            "seq": self.seq,
+            "created": self.created.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": self.actor,
+            "kind": self.kind,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+        }
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+    def problem(self, *, expected_seq: int, prev_hash: str) -> str | None:
+        """Why this entry breaks the chain, given what should precede it; None if it fits."""
+        if self.seq != expected_seq:
+            return f"expected seq {expected_seq}: an entry before it is missing"
+        if self.prev_hash != prev_hash:
+            return "prev_hash does not match the previous entry's hash"
+        if self.hash != self.compute_hash():
+            return "hash does not match the entry's contents: it was edited"
+        return None

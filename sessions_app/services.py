@@ -10,6 +10,17 @@ from django.utils import timezone
 
 from policies.models import PolicyVersion, PrivacyAlert, Site
 from policies.selectors import policy_for_site
+from sessions_app import limits
+from sessions_app.audit import Kind as AuditKind
+from sessions_app.audit import (
+    action_detail,
+    agent_actor,
+    alerts_detail,
+    audit_append,
+    audit_extend,
+    page,
+)
+from sessions_app.errors import ServiceError
 from sessions_app.models import (
     AgentAction,
     ChatMessage,
@@ -22,20 +33,6 @@ from sessions_app.models import (
 
 log = logging.getLogger("cobrowse.sessions")
 Status = CobrowseSession.Status
-
-
-class ServiceError(Exception):
-    """A refusal with a stable machine code, a message for people and a WebSocket close code."""
-
-    def __init__(self, code: str, message: str, *, close_code: int = 4400, http_status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.close_code = close_code
-        self.http_status = http_status
-
-    def to_frame(self) -> dict:
-        return {"type": "error", "code": self.code, "message": self.message}
 
 
 def _not_found() -> ServiceError:
@@ -55,16 +52,38 @@ def _new_code() -> str:
 def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
     """Start a waiting session for a customer; returns it and the customer's secret token."""
     session_expire_stale()
+    cap = settings.COBROWSE_MAX_LIVE_SESSIONS_PER_SITE
+    if cap > 0 and CobrowseSession.objects.live().filter(site=site).count() >= cap:
+        log.warning("session refused on site %s: %s live sessions", site.pk, cap)
+        raise ServiceError(
+            "site_busy",
+            "Co-browsing is at capacity for this site right now; please try again in a few "
+            "minutes.",
+            http_status=429,
+        )
     token = secrets.token_urlsafe(32)
     for _ in range(20):
+        code = _new_code()
+        if CobrowseSession.objects.filter(code=code).exists():
+            continue  # never hand out a code that any kept record, live or ended, still has
         try:
             with transaction.atomic():
                 session = CobrowseSession.objects.create(
-                    code=_new_code(),
+                    code=code,
                     site=site,
                     customer_token_hash=hash_token(token),
                     current_url=url[:2000] if site.allows_url(url) else "",
                     policy_version=PolicyVersion.current(),
+                )
+                audit_append(
+                    session_id=session.pk,
+                    kind=AuditKind.CREATED,
+                    actor="customer",
+                    detail={
+                        "site": site.pk,
+                        "policy_version": session.policy_version,
+                        "page": page(session.current_url),
+                    },
                 )
             log.info("session %s created on site %s", session.pk, site.pk)
             return session, token
@@ -81,7 +100,7 @@ def session_expire_stale(*, now=None) -> int:
     for session in candidates:
         reason = session.expiry_reason(now)
         if reason:
-            session.end(reason=reason)
+            _end_audited(session, reason=reason, actor="system")
             ended += 1
     return ended
 
@@ -89,20 +108,46 @@ def session_expire_stale(*, now=None) -> int:
 def _end_if_expired(session: CobrowseSession) -> bool:
     reason = session.expiry_reason()
     if reason:
-        session.end(reason=reason)
+        _end_audited(session, reason=reason, actor="system")
         return True
     return False
 
 
-def session_join(*, agent, code: str) -> CobrowseSession:
-    """An agent joins by the ID the customer reads out. Rejoining one's own session is allowed."""
+def _end_audited(session: CobrowseSession, *, reason: str, actor: str, **detail) -> None:
+    """End a live session and record it in its audit chain, in one transaction."""
+    with transaction.atomic():
+        if not session.is_live:
+            return
+        session.end(reason=reason)
+        audit_append(
+            session_id=session.pk,
+            kind=AuditKind.ENDED,
+            actor=actor,
+            detail={"reason": reason, **detail},
+        )
+
+
+def session_join(*, agent, code: str, ip: str | None = None) -> CobrowseSession:
+    """An agent joins by the ID the customer reads out. Rejoining one's own session is allowed.
+
+    Wrong IDs count against the agent and the address (`ip`): 9 digits can be guessed, so after
+    too many wrong ones every join is refused for a while (`too_many_attempts`).
+    """
+    agent_id = agent.pk if agent is not None else None
+    limits.join_check(agent_id=agent_id, ip=ip)
     # Expire first, outside the transaction: a refusal below must not roll the expiry back.
     for stale in CobrowseSession.objects.live().filter(
         Q(code=normalize_code(code)) | Q(agent=agent)
     ):
         _end_if_expired(stale)
-    with transaction.atomic():
-        return _join(agent=agent, code=code)
+    try:
+        with transaction.atomic():
+            return _join(agent=agent, code=code)
+    except ServiceError as error:
+        if error.code in limits.GUESS_CODES:
+            limits.join_failed(agent_id=agent_id, ip=ip)
+            log.warning("join refused (%s) for agent %s from %s", error.code, agent_id, ip)
+        raise
 
 
 def _join(*, agent, code: str) -> CobrowseSession:
@@ -127,6 +172,12 @@ def _join(*, agent, code: str) -> CobrowseSession:
     if session is None:
         raise _not_found()
     if session.agent_id == agent.pk:
+        audit_append(
+            session_id=session.pk,
+            kind=AuditKind.REJOINED,
+            actor=f"agent:{agent.get_username()}",
+            detail={"status": session.status},
+        )
         return session
     owner = session.interaction.agent_id if session.interaction_id else None
     if session.agent_id is None and owner is not None and owner != agent.pk:
@@ -166,11 +217,19 @@ def _join(*, agent, code: str) -> CobrowseSession:
             close_code=4409,
             http_status=409,
         ) from None
+    actor = f"agent:{agent.get_username()}"
+    audit_append(session_id=session.pk, kind=AuditKind.JOINED, actor=actor)
     if session.interaction_id is None:
         call = Interaction.objects.current_call(agent)
         if call is not None:
             session.interaction = call  # joined by ID while on a call: the session is the call's
             session.save(update_fields=["interaction"])
+            audit_append(
+                session_id=session.pk,
+                kind=AuditKind.LINKED,
+                actor=actor,
+                detail={"interaction": call.pk, "channel": call.channel},
+            )
     log.info("session %s joined by agent %s", session.pk, agent.pk)
     return session
 
@@ -196,11 +255,17 @@ def session_customer_connect(
         )
     session.customer_channel = channel
     fields = ["customer_channel"]
+    kind = AuditKind.CUSTOMER_CONNECTED
     if session.status == Status.PAUSED:
         session.status = Status.ACTIVE
         session.paused_at = None
         fields += ["status", "paused_at"]
-    session.save(update_fields=fields)
+        kind = AuditKind.RESUMED
+    with transaction.atomic():
+        session.save(update_fields=fields)
+        audit_append(
+            session_id=session.pk, kind=kind, actor="customer", detail={"origin": origin or ""}
+        )
     return session
 
 
@@ -214,6 +279,8 @@ def session_customer_left(*, session_id: int, channel: str = "") -> CobrowseSess
         paused = CobrowseSession.objects.filter(
             pk=session_id, status=Status.ACTIVE, customer_channel=channel
         ).update(status=Status.PAUSED, paused_at=timezone.now(), customer_channel="")
+        if paused:
+            audit_append(session_id=session_id, kind=AuditKind.PAUSED, actor="customer")
     if not paused:
         return None
     return CobrowseSession.objects.select_related("site", "agent").get(pk=session_id)
@@ -230,10 +297,19 @@ def session_record_page(*, session_id: int, url: str, width: int, height: int) -
     CobrowseSession.objects.filter(pk=session_id).update(**fields)
 
 
-def session_end(*, session: CobrowseSession, reason: str) -> CobrowseSession:
+def session_end(*, session: CobrowseSession, reason: str, by: str = "") -> CobrowseSession:
+    """End a session for both sides. `by` names the actor for the audit log (`staff:sam`); by
+    default it follows from the reason."""
     with transaction.atomic():
         session = CobrowseSession.objects.select_for_update().get(pk=session.pk)
-        session.end(reason=reason)
+        if not by:
+            EndReason = CobrowseSession.EndReason
+            by = {
+                EndReason.CUSTOMER_EXIT: "customer",
+                EndReason.AGENT_EXIT: agent_actor(session.agent_id),
+                EndReason.ENDED_BY_STAFF: "staff",
+            }.get(reason, "system")
+        _end_audited(session, reason=reason, actor=by)
     log.info("session %s ended: %s", session.pk, reason)
     return session
 
@@ -247,17 +323,24 @@ def session_policy(*, session_id: int, url: str) -> dict:
 def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
     """The server guard scrubbed what the browser should have masked: keep where, never what."""
     session = CobrowseSession.objects.select_related("site").get(pk=session_id)
-    PrivacyAlert.objects.bulk_create(
-        PrivacyAlert(
-            session=session,
-            site=session.site,
-            node_id=alert.node_id if isinstance(alert.node_id, int) else -1,
-            kind=alert.kind[:40],
-            selector=alert.selector[:500],
-            url=url[:2000] if session.site.allows_url(url) else "",
+    with transaction.atomic():
+        PrivacyAlert.objects.bulk_create(
+            PrivacyAlert(
+                session=session,
+                site=session.site,
+                node_id=alert.node_id if isinstance(alert.node_id, int) else -1,
+                kind=alert.kind[:40],
+                selector=alert.selector[:500],
+                url=url[:2000] if session.site.allows_url(url) else "",
+            )
+            for alert in alerts[:100]
         )
-        for alert in alerts[:100]
-    )
+        audit_append(
+            session_id=session.pk,
+            kind=AuditKind.PRIVACY_ALERT,
+            actor="system",
+            detail=alerts_detail(url=url if session.site.allows_url(url) else "", alerts=alerts),
+        )
     for alert in alerts[:20]:
         log.warning(
             "privacy alert: session %s node %s %s (rule %r); the value was scrubbed, not logged",
@@ -270,19 +353,46 @@ def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
 
 def session_set_mode(*, session_id: int, mode: str, agent_id: int | None, by: str) -> None:
     """Pointer or write mode; every change goes into the audit trail."""
-    CobrowseSession.objects.filter(pk=session_id).update(mode=mode)
-    AgentAction.objects.create(
-        session_id=session_id,
-        agent_id=agent_id,
-        kind=AgentAction.Kind.MODE,
-        detail=f"{mode} ({by})",
-    )
+    if by == "agent":
+        actor = agent_actor(agent_id)
+    elif by.startswith("customer") and by != "customer_left":
+        actor = "customer"  # approved write mode, or went back to pointer (or hid the tab)
+    else:
+        actor = "system"  # the agent's socket dropped, or the customer left the site
+    with transaction.atomic():
+        CobrowseSession.objects.filter(pk=session_id).update(mode=mode)
+        AgentAction.objects.create(
+            session_id=session_id,
+            agent_id=agent_id,
+            kind=AgentAction.Kind.MODE,
+            detail=f"{mode} ({by})",
+        )
+        audit_append(
+            session_id=session_id, kind=AuditKind.MODE, actor=actor, detail={"mode": mode, "by": by}
+        )
     log.info("session %s mode %s by %s", session_id, mode, by)
 
 
 def agent_actions_record(*, actions: list[dict]) -> None:
     """Write a batch of audited agent actions (buffered by the consumer, off the hot path)."""
-    AgentAction.objects.bulk_create(AgentAction(**action) for action in actions)
+    by_session: dict[int, list[tuple[str, str, dict]]] = {}
+    actors: dict[int | None, str] = {}
+    for action in actions:
+        agent_id = action.get("agent_id")
+        if agent_id not in actors:
+            actors[agent_id] = agent_actor(agent_id)
+        by_session.setdefault(action["session_id"], []).append(
+            (AuditKind.ACTION, actors[agent_id], action_detail(action))
+        )
+    with transaction.atomic():
+        AgentAction.objects.bulk_create(AgentAction(**action) for action in actions)
+        for session_id, entries in by_session.items():
+            audit_extend(session_id=session_id, entries=entries)
+
+
+def session_write_requested(*, session_id: int, agent_id: int) -> None:
+    """The agent asked the customer for write mode (the answer is recorded as a mode change)."""
+    audit_append(session_id=session_id, kind=AuditKind.WRITE_REQUESTED, actor=agent_actor(agent_id))
 
 
 # Interactions: chats and calls
@@ -353,7 +463,8 @@ def interaction_accept(*, agent, interaction_id: int) -> Interaction:
     if not is_agent(agent):
         raise ServiceError("not_an_agent", "Only agents accept chats.", http_status=403)
     interaction = (
-        Interaction.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side of the outer join to the agent.
+        Interaction.objects.select_for_update(of=("self",))
         .filter(pk=interaction_id)
         .select_related("agent")
         .first()
@@ -407,7 +518,13 @@ def interaction_end(*, interaction: Interaction, by: str) -> list[int]:
         interaction.save(update_fields=["status", "ended_at", "ended_by"])
         ended = []
         for session in CobrowseSession.objects.live().filter(interaction=interaction):
-            session.end(reason=CobrowseSession.EndReason.INTERACTION_ENDED)
+            _end_audited(
+                session,
+                reason=CobrowseSession.EndReason.INTERACTION_ENDED,
+                actor="system",
+                interaction=interaction.pk,
+                interaction_ended_by=by[:20],
+            )
             ended.append(session.pk)
     log.info("interaction %s ended by %s; co-browse sessions ended: %s", interaction.pk, by, ended)
     return ended
@@ -415,7 +532,14 @@ def interaction_end(*, interaction: Interaction, by: str) -> list[int]:
 
 def session_link(*, session: CobrowseSession, interaction: Interaction) -> ChatMessage | None:
     """Link a co-browse session to its chat or call; a chat gets a system message with the ID."""
-    CobrowseSession.objects.filter(pk=session.pk).update(interaction=interaction)
+    with transaction.atomic():
+        CobrowseSession.objects.filter(pk=session.pk).update(interaction=interaction)
+        audit_append(
+            session_id=session.pk,
+            kind=AuditKind.LINKED,
+            actor="system",
+            detail={"interaction": interaction.pk, "channel": interaction.channel},
+        )
     session.interaction = interaction
     if interaction.channel != Interaction.Channel.CHAT:
         return None

@@ -1,9 +1,20 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from policies.selectors import all_site_origins
+from sessions_app import services
+from sessions_app.audit import staff_actor
 from sessions_app.models import CobrowseSession, is_agent, is_supervisor
+from sessions_app.realtime import announce_end_sync
+
+
+def _refuse_unless_supervisor(request: HttpRequest) -> HttpResponse | None:
+    if is_supervisor(request.user):
+        return None
+    return render(request, "supervisor/not_supervisor.html", status=403)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -25,10 +36,44 @@ def workspace(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "workspace/workspace.html",
-        {"current_session": current.to_dict() if current else None},
+        {
+            "current_session": current.to_dict() if current else None,
+            "nav_supervisor": is_supervisor(request.user),
+        },
     )
     response["Content-Security-Policy"] = workspace_csp()
     return response
+
+
+@login_required
+@require_GET
+def supervisor(request: HttpRequest) -> HttpResponse:
+    if refusal := _refuse_unless_supervisor(request):
+        return refusal
+    live = CobrowseSession.objects.live().select_related("site", "agent", "interaction")
+    response = render(
+        request,
+        "supervisor/sessions.html",
+        {"sessions": live[:200], "nav_supervisor": True},
+    )
+    response["Content-Security-Policy"] = workspace_csp()
+    return response
+
+
+@login_required
+@require_POST
+def supervisor_end(request: HttpRequest, code: str) -> HttpResponse:
+    if refusal := _refuse_unless_supervisor(request):
+        return refusal
+    session = CobrowseSession.objects.by_code(code)
+    if session is None:
+        messages.error(request, "That session had already ended.")
+        return redirect("/supervisor/")
+    reason = CobrowseSession.EndReason.ENDED_BY_STAFF
+    session = services.session_end(session=session, reason=reason, by=staff_actor(request.user))
+    announce_end_sync(session.pk, reason)
+    messages.success(request, f"Session {session.code_display} ended; both sides were told.")
+    return redirect("/supervisor/")
 
 
 def workspace_csp() -> str:

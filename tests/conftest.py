@@ -24,6 +24,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: 1 if "/e2e/" in str(item.fspath) else 0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Join-attempt counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def _user(username: str, *, group: str | None = None, **extra) -> User:
     user = User.objects.create_user(username, password=f"{username}-pass", **extra)
     if group:

@@ -29,7 +29,9 @@ CHROMIUM_ARGS = [
 
 
 class Server:
-    def __init__(self, tmp: Path, *, redis_url: str = "", name: str = "daphne"):
+    def __init__(
+        self, tmp: Path, *, redis_url: str = "", database_url: str = "", name: str = "daphne"
+    ):
         self.port = free_port()
         self.customer_base = f"http://127.0.0.1:{self.port}"  # the company's site
         self.agent_base = f"http://localhost:{self.port}"  # the contact centre's workspace
@@ -44,6 +46,8 @@ class Server:
         self.env.pop("REDIS_URL", None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
+        if database_url:  # PostgreSQL instead of the SQLite file
+            self.env["DATABASE_URL"] = database_url
         self.log_path = ARTIFACTS / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 

@@ -1,0 +1,118 @@
+/*
+ * Supervisor page: keeps the table of live sessions current by polling the sessions API.
+ * Rows are built with textContent only; session data never becomes markup.
+ */
+(function () {
+  "use strict";
+
+  var POLL_MS = 3000;
+
+  var table = document.querySelector("[data-testid=supervisor-sessions]");
+  if (!table) return;
+  var rows = document.getElementById("session-rows");
+  var status = document.getElementById("refresh-status");
+  var problem = document.getElementById("refresh-error");
+  var api = table.getAttribute("data-api");
+  var csrf = table.getAttribute("data-csrf");
+
+  // ---------------------------------------------------------------------------
+  // Rendering
+  // ---------------------------------------------------------------------------
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function clock(iso) {
+    if (!iso) return el("span", "—");
+    var time = el("time", new Date(iso).toLocaleTimeString([], { hour12: false }));
+    time.setAttribute("datetime", iso);
+    return time;
+  }
+
+  function cell(child) {
+    var td = document.createElement("td");
+    td.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    return td;
+  }
+
+  function endForm(code) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/supervisor/" + encodeURIComponent(code) + "/end/";
+    form.className = "inline";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrfmiddlewaretoken";
+    token.value = csrf;
+    var button = el("button", "End", "danger");
+    button.type = "submit";
+    button.setAttribute("data-testid", "end-session-" + code);
+    form.appendChild(token);
+    form.appendChild(button);
+    return form;
+  }
+
+  function row(s) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-code", s.code);
+    tr.appendChild(cell(el("span", s.code_display, "code")));
+    tr.appendChild(cell(s.site));
+    tr.appendChild(cell(s.agent || "—"));
+    tr.appendChild(cell(el("span", s.status, "chip " + (s.status === "active" ? "live" : s.status))));
+    tr.appendChild(cell(s.mode));
+    tr.appendChild(cell(s.interaction ? s.interaction_channel + " #" + s.interaction : "—"));
+    tr.appendChild(cell(clock(s.created)));
+    tr.appendChild(cell(clock(s.joined_at)));
+    tr.appendChild(cell("v" + s.policy_version));
+    tr.appendChild(cell(endForm(s.code)));
+    return tr;
+  }
+
+  function render(sessions) {
+    var fresh = document.createDocumentFragment();
+    sessions.forEach(function (s) {
+      fresh.appendChild(row(s));
+    });
+    if (!sessions.length) {
+      var empty = el("tr", null, "empty");
+      var td = el("td", "No live sessions.", "muted");
+      td.colSpan = 10;
+      empty.appendChild(td);
+      fresh.appendChild(empty);
+    }
+    rows.replaceChildren(fresh);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Polling
+  // ---------------------------------------------------------------------------
+
+  function refresh() {
+    fetch(api, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 401 || response.status === 403) {
+          throw new Error("You are no longer allowed to see sessions; log in again.");
+        }
+        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        return response.json();
+      })
+      .then(function (sessions) {
+        render(sessions);
+        problem.hidden = true;
+        status.textContent = "Updated " + new Date().toLocaleTimeString([], { hour12: false });
+      })
+      .catch(function (error) {
+        problem.textContent = "Could not refresh the list: " + error.message;
+        problem.hidden = false;
+      })
+      .then(function () {
+        setTimeout(refresh, POLL_MS);
+      });
+  }
+
+  refresh();
+})();

@@ -1,0 +1,79 @@
+"""Abuse limits: failed join attempts per agent and per address, and frames per second per socket.
+
+Join failures are counted in Django's cache (Redis when REDIS_URL is set, so every worker sees the
+same counts; process memory otherwise). Frame rates are counted per socket, in the consumer.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from sessions_app.errors import ServiceError
+
+# Refusals that mean "that code was wrong": the ones someone guessing codes gets.
+GUESS_CODES = ("session_not_found", "bad_code")
+
+
+def _keys(*, agent_id: int | None, ip: str | None) -> list[tuple[str, int]]:
+    keys = []
+    if agent_id is not None:
+        keys.append((f"join-fail:agent:{agent_id}", settings.COBROWSE_JOIN_FAILURES_PER_AGENT))
+    if ip:
+        keys.append((f"join-fail:ip:{ip}", settings.COBROWSE_JOIN_FAILURES_PER_IP))
+    return keys
+
+
+def join_check(*, agent_id: int | None, ip: str | None) -> None:
+    """Refuse further joins from an agent or an address that has guessed wrong too often."""
+    window = settings.COBROWSE_JOIN_WINDOW
+    for key, limit in _keys(agent_id=agent_id, ip=ip):
+        if limit > 0 and (cache.get(key) or 0) >= limit:
+            raise ServiceError(
+                "too_many_attempts",
+                f"Too many wrong session IDs. Wait {max(1, window // 60)} minutes, then check "
+                "the digits with the customer.",
+                close_code=4429,
+                http_status=429,
+            )
+
+
+def join_failed(*, agent_id: int | None, ip: str | None) -> None:
+    window = settings.COBROWSE_JOIN_WINDOW
+    for key, _limit in _keys(agent_id=agent_id, ip=ip):
+        # add() starts the window on the first failure; incr() keeps its expiry.
+        if not cache.add(key, 1, timeout=window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=window)
+
+
+class FrameRate:
+    """A token bucket: `rate` frames per second on average, bursts up to `burst` frames."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.warned_at = 0.0
+
+    def allow(self) -> bool:
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def should_warn(self) -> bool:
+        """One error frame a second at most, so that a flood is not answered by a flood."""
+        now = time.monotonic()
+        if now - self.warned_at >= 1.0:
+            self.warned_at = now
+            return True
+        return False

@@ -1,0 +1,64 @@
+"""Verify sessions' audit chains: `verify_audit 123456789`, `verify_audit 42` or `--all`."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sessions_app.models import AuditEntry, CobrowseSession, normalize_code
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the tamper-evident audit chain of a session (by its 9-digit ID or its database "
+        "id) or of every session. Prints OK with the entry count and the latest hash, or the "
+        "first broken entry; exits with status 1 if any chain is broken."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "session", nargs="?", help="A session ID (123 456 789) or a database id (42)."
+        )
+        parser.add_argument(
+            "--all", action="store_true", dest="every", help="Verify every session's chain."
+        )
+
+    def handle(self, *args, session: str | None = None, every: bool = False, **options) -> None:
+        if every == bool(session):
+            raise CommandError("Give either a session ID or database id, or --all.")
+        sessions = CobrowseSession.objects.order_by("pk") if every else self.find(session)
+        broken = checked = 0
+        for item in sessions.iterator():
+            checked += 1
+            if not self.verify(item):
+                broken += 1
+        if broken:
+            raise CommandError(f"{broken} of {checked} audit chain(s) broken.", returncode=1)
+        if every:
+            self.stdout.write(f"All {checked} audit chain(s) verify.")
+
+    def find(self, value: str):
+        digits = normalize_code(value)
+        if len(digits) == 9:
+            # Codes come back once a session has ended and its record is gone; check each.
+            sessions = CobrowseSession.objects.filter(code=digits).order_by("pk")
+        elif digits and digits == value.strip():
+            sessions = CobrowseSession.objects.filter(pk=int(digits))
+        else:
+            raise CommandError(f"{value!r} is neither a 9-digit session ID nor a database id.")
+        if not sessions.exists():
+            raise CommandError(f"No session has the ID or id {value!r}.")
+        return sessions
+
+    def verify(self, session: CobrowseSession) -> bool:
+        name = f"Session {session.code_display} (id {session.pk})"
+        broken = AuditEntry.objects.first_broken(session.pk)
+        if broken is not None:
+            when = broken.created.isoformat(timespec="seconds")
+            self.stderr.write(
+                f"{name}: BROKEN at seq {broken.seq} ({broken.kind}, {when}): {broken.problem_text}"
+            )
+            return False
+        tail = AuditEntry.objects.chain(session.pk).last()
+        if tail is None:
+            self.stdout.write(f"{name}: OK, no audit entries (started before the audit log?)")
+        else:
+            self.stdout.write(f"{name}: OK, {tail.seq} entries, latest hash {tail.hash}")
+        return True
