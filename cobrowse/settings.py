@@ -180,6 +180,8 @@ COBROWSE_PAUSE_TIMEOUT = envint("COBROWSE_PAUSE_TIMEOUT", "600")
 COBROWSE_WRITE_REQUEST_TIMEOUT = envint("COBROWSE_WRITE_REQUEST_TIMEOUT", "30")
 # Write mode survives a page change within the site; gone longer than this, back to pointer.
 COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
+# Seconds the session waits for an agent whose connection dropped; then it ends (`agent_lost`).
+COBROWSE_AGENT_GRACE = envint("COBROWSE_AGENT_GRACE", "120")
 COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576")
 COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432")
 # Abuse limits. Wrong session IDs an agent, or an address, may try within the window before every

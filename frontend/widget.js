@@ -295,7 +295,12 @@ import { record } from "@rrweb/record";
         emit("agent-joined", { agent: data.agent });
         break;
       case "agent.disconnected":
-        notify("The agent's connection dropped; they can rejoin.", "info");
+        notify(
+          "The agent's connection dropped. They have " +
+            Math.max(1, Math.round((data.grace || 120) / 60)) +
+            " minute(s) to come back before co-browsing ends.",
+          "info"
+        );
         stopRecording();
         hidePointer();
         emit("agent-left", {});

@@ -147,6 +147,7 @@ class CustomerConsumer(_SessionSocket):
     """The widget on the customer's page. Authorised by its token, not by the session code."""
 
     expiry_task: asyncio.Task | None = None
+    agent_lost_task: asyncio.Task | None = None
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -202,6 +203,8 @@ class CustomerConsumer(_SessionSocket):
         if self.agent_present:
             # A new page (or a reconnect) starts with a full snapshot for the agent.
             await self.request_snapshot("reconnected")
+            # The agent may have dropped while the customer changed pages: find out.
+            self.agent_lost_task = asyncio.ensure_future(self.check_agent_is_here())
         else:
             # Nobody joined in time: end the waiting session and tell the customer.
             self.expiry_task = asyncio.ensure_future(self.expire_when_unjoined(session.created))
@@ -224,6 +227,9 @@ class CustomerConsumer(_SessionSocket):
     async def disconnect(self, code: int) -> None:
         if self.expiry_task:
             self.expiry_task.cancel()
+        if self.agent_lost_task:
+            # The customer left too: the pause timeout (agent side) takes over from here.
+            self.agent_lost_task.cancel()
         if self.session_id is None:
             return
         if self.write_pending:
@@ -437,6 +443,9 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_joined(self, event: dict) -> None:
         self.agent_present = True
+        if self.agent_lost_task:
+            self.agent_lost_task.cancel()
+            self.agent_lost_task = None
         self.agent_id = event.get("agent_id", self.agent_id)
         if self.expiry_task:
             self.expiry_task.cancel()
@@ -444,7 +453,42 @@ class CustomerConsumer(_SessionSocket):
         await self.send_json({"type": "agent.joined", "agent": event["agent"]})
 
     async def agent_disconnected(self, event: dict) -> None:
-        await self.send_json({"type": "agent.disconnected"})
+        # The agent may come back (network drop, reload): keep the session for a grace period.
+        if self.agent_lost_task:
+            self.agent_lost_task.cancel()
+        self.agent_lost_task = asyncio.ensure_future(self.end_unless_agent_returns())
+        await self.send_json({"type": "agent.disconnected", "grace": settings.COBROWSE_AGENT_GRACE})
+
+    async def end_unless_agent_returns(self) -> None:
+        await asyncio.sleep(settings.COBROWSE_AGENT_GRACE)
+        # Another tab of the agent's may still hold the session: ask before ending it.
+        here = await self.probe_agent()
+        self.agent_lost_task = None
+        if not here:
+            await self.end_session(CobrowseSession.EndReason.AGENT_LOST)
+
+    async def probe_agent(self) -> bool:
+        """Ask the agent group whether any socket of the agent's is connected (any worker)."""
+        self.agent_seen = asyncio.Event()
+        await self.channel_layer.group_send(
+            agent_group(self.session_id), {"type": "agent.probe", "reply_to": self.channel_name}
+        )
+        try:
+            await asyncio.wait_for(self.agent_seen.wait(), timeout=2.0)
+            return True
+        except TimeoutError:
+            return False
+
+    async def check_agent_is_here(self) -> None:
+        if await self.probe_agent():
+            self.agent_lost_task = None
+        else:
+            self.agent_lost_task = None
+            await self.agent_disconnected({})
+
+    async def agent_here(self, event: dict) -> None:
+        if getattr(self, "agent_seen", None) is not None:
+            self.agent_seen.set()
 
     async def write_requested(self, event: dict) -> None:
         if self.write_pending:
@@ -743,6 +787,9 @@ class AgentConsumer(_SessionSocket):
             await self.change_mode(CobrowseSession.Mode.POINTER, by="customer_left")
 
     # Group events
+
+    async def agent_probe(self, event: dict) -> None:
+        await self.channel_layer.send(event["reply_to"], {"type": "agent.here"})
 
     async def mode_changed(self, event: dict) -> None:
         self.mode = event["mode"]

@@ -208,6 +208,7 @@ class CobrowseSession(models.Model):
         PAUSE_TIMEOUT = "pause_timeout", "Customer did not come back in time"
         ENDED_BY_STAFF = "ended_by_staff", "Ended by a supervisor or administrator"
         INTERACTION_ENDED = "interaction_ended", "The chat or call ended"
+        AGENT_LOST = "agent_lost", "Agent's connection did not come back in time"
 
     LIVE_STATUSES = (Status.WAITING, Status.ACTIVE, Status.PAUSED)
 

@@ -13,6 +13,7 @@ END_MESSAGES = {
     "pause_timeout": "The customer did not come back to the site in time.",
     "ended_by_staff": "A supervisor ended the session.",
     "interaction_ended": "The chat or call ended, and co-browsing with it.",
+    "agent_lost": "The agent's connection was lost and did not come back in time.",
 }
 
 

@@ -373,3 +373,71 @@ async def test_a_waiting_customer_is_told_when_no_agent_joined_in_time(site, set
     frame = await customer.receive_json_from(timeout=5)
     assert frame["type"] == "ended" and frame["reason"] == "expired"
     assert (await reload(session)).end_reason == "expired"
+
+
+async def next_of_type(ws: WebsocketCommunicator, kind: str, timeout: float = 5) -> dict:
+    while True:
+        frame = await ws.receive_json_from(timeout=timeout)
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_an_agent_who_does_not_come_back_in_time_ends_the_session(
+    site, agent, settings, channel_layer_kind
+):
+    settings.COBROWSE_AGENT_GRACE = 1
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.disconnect()
+    told = await next_of_type(customer, "agent.disconnected")
+    assert told["grace"] == 1
+    ended = await next_of_type(customer, "ended", timeout=6)
+    assert ended["reason"] == "agent_lost"
+    assert "did not come back" in ended["message"]
+    assert (await reload(session)).end_reason == "agent_lost"
+
+
+async def test_an_agent_who_comes_back_within_the_grace_period_keeps_the_session(
+    site, agent, settings
+):
+    settings.COBROWSE_AGENT_GRACE = 1
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.disconnect()
+    await next_of_type(customer, "agent.disconnected")
+    again = await agent_socket(agent, session.code)
+    assert (await again.connect())[0]
+    await next_of_type(customer, "agent.joined")
+    await asyncio.sleep(3.5)  # well past the grace period and the presence probe
+    assert (await reload(session)).status == CobrowseSession.Status.ACTIVE
+    await customer.send_json_to(snapshot_frame(1))
+    assert (await next_of_type(again, "events"))["seq"] == 1
+    await customer.disconnect()
+    await again.disconnect()
+
+
+async def test_the_agents_other_tab_keeps_the_session_when_one_tab_closes(site, agent, settings):
+    settings.COBROWSE_AGENT_GRACE = 1
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    second_tab = await agent_socket(agent, session.code)
+    assert (await second_tab.connect())[0]
+    await next_of_type(customer, "agent.joined")
+    await agent_ws.disconnect()
+    await next_of_type(customer, "agent.disconnected")
+    await asyncio.sleep(3.5)
+    assert (await reload(session)).status == CobrowseSession.Status.ACTIVE
+    await customer.disconnect()
+    await second_tab.disconnect()
+
+
+async def test_a_new_page_finds_out_that_the_agent_is_gone_and_starts_the_grace_period(
+    site, agent, settings
+):
+    settings.COBROWSE_AGENT_GRACE = 1
+    session, token, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.disconnect()
+    await next_of_type(customer, "agent.disconnected")
+    await customer.disconnect()  # the customer changes pages while the agent is away
+    new_page = await customer_socket(token)
+    assert (await new_page.connect())[0]
+    assert (await next_of_type(new_page, "agent.disconnected"))["grace"] == 1
+    assert (await next_of_type(new_page, "ended", timeout=8))["reason"] == "agent_lost"
+    assert (await reload(session)).end_reason == "agent_lost"
