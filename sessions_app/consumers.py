@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
@@ -30,6 +31,16 @@ CLOSE_SUPERSEDED = 4001
 
 
 MAX_WS_BYTES = 1_000_000  # daphne refuses WebSocket messages over 1 MiB, both ways
+
+# Embedded mode (one process, in-memory layer): the agent sockets of each session in this process.
+# The customer's consumer hands page frames to them directly instead of through the channel layer,
+# which costs a queue, a task and a dispatch per frame (bench/RESULTS.md). With Redis the layer is
+# the only way to reach a socket in another worker, so it is always used there.
+LOCAL_AGENTS: dict[int, set["AgentConsumer"]] = {}
+
+
+def _local_layer(layer) -> bool:
+    return isinstance(layer, InMemoryChannelLayer)
 
 
 def chunked(text: str, size: int = 250_000) -> list[str]:
@@ -367,9 +378,7 @@ class CustomerConsumer(_SessionSocket):
                 session_id=self.session_id, url=self.page_url, alerts=alerts
             )
         await self.share_refused_ids()
-        await self.channel_layer.group_send(
-            agent_group(self.session_id), {"type": "relay.customer", "text": text}
-        )
+        await self.to_agents({"type": "relay.customer", "text": text})
 
     async def share_refused_ids(self) -> None:
         """Tell the agent's consumer which node ids the agent may not act on (not its browser)."""
@@ -379,9 +388,15 @@ class CustomerConsumer(_SessionSocket):
         self.refused_count = count
         refused = [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.masked]
         refused += [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.restricted]
-        await self.channel_layer.group_send(
-            agent_group(self.session_id), {"type": "guard.refused", "ids": refused}
-        )
+        await self.to_agents({"type": "guard.refused", "ids": refused})
+
+    async def to_agents(self, event: dict) -> None:
+        """Page frames and what the agent may not touch, in order, to the agent's sockets."""
+        if _local_layer(self.channel_layer):
+            for agent in list(LOCAL_AGENTS.get(self.session_id, ())):
+                await agent.on_customer_event(event)
+        else:
+            await self.channel_layer.group_send(agent_group(self.session_id), event)
 
     async def on_chunk(self, data: dict) -> None:
         part, last, piece = data.get("part"), data.get("last"), data.get("data")
@@ -587,6 +602,7 @@ class AgentConsumer(_SessionSocket):
         self.site_origins = set(session.site.origins)
         self.write_grace: asyncio.Task | None = None
         await self.channel_layer.group_add(agent_group(self.session_id), self.channel_name)
+        LOCAL_AGENTS.setdefault(self.session_id, set()).add(self)
         await self.accept()
         await self.send_json(
             {
@@ -611,6 +627,11 @@ class AgentConsumer(_SessionSocket):
         if self.write_grace:
             self.write_grace.cancel()
         await self.channel_layer.group_discard(agent_group(self.session_id), self.channel_name)
+        local = LOCAL_AGENTS.get(self.session_id)
+        if local is not None:
+            local.discard(self)
+            if not local:
+                del LOCAL_AGENTS[self.session_id]
         if not self.ended and self.mode == CobrowseSession.Mode.WRITE:
             # The agent is gone (even while the customer is between pages): ask again when back.
             await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
@@ -812,6 +833,18 @@ class AgentConsumer(_SessionSocket):
         await self.send_json(
             {"type": "error", "code": "refused_by_page", "message": event["message"]}
         )
+
+    async def on_customer_event(self, event: dict) -> None:
+        """Called by the customer's consumer in this process (see LOCAL_AGENTS)."""
+        if self.ended:
+            return
+        try:
+            if event["type"] == "relay.customer":
+                await self.relay_customer(event)
+            else:
+                await self.guard_refused(event)
+        except Exception:  # one agent's broken socket must not break the customer's
+            log.exception("direct delivery to agent socket failed in session %s", self.session_id)
 
     async def relay_customer(self, event: dict) -> None:
         for frame in chunked(event["text"]):
