@@ -46,6 +46,86 @@ def compile_selector(selector: str):
     return soupsieve.compile(selector)
 
 
+@lru_cache(maxsize=512)
+def subject_keys(selector: str) -> tuple | None:
+    """What an element must have to match each selector in the list, or None if unknown.
+
+    One (tag, ids, classes, attribute names) per comma-separated selector, read from soupsieve's
+    compiled form: necessary conditions only (pseudo-classes, ancestors and attribute values are
+    left to soupsieve), so they can rule elements out but never in. Lower-cased: HTML compares tag
+    and attribute names without case, and a looser check only costs a soupsieve call.
+    """
+    try:
+        keys = []
+        for sel in compile_selector(selector).selectors:
+            tag = sel.tag.name.lower() if sel.tag is not None and sel.tag.name != "*" else None
+            keys.append(
+                (
+                    tag,
+                    frozenset(i.lower() for i in sel.ids),
+                    frozenset(c.lower() for c in sel.classes),
+                    # `[a!=b]` (inverse) also matches elements without the attribute.
+                    frozenset(a.attribute.lower() for a in sel.attributes if not a.inverse),
+                )
+            )
+        return tuple(keys)
+    except Exception:  # another soupsieve's internals: no shortcut, soupsieve checks every element
+        return None
+
+
+class ElementIndex:
+    """Elements of one soup by tag, id, class and attribute name, to find candidates quickly."""
+
+    def __init__(self, tags: dict[int, Tag]) -> None:
+        self.all = tags
+        self.by_tag: dict[str, list[int]] = {}
+        self.by_id: dict[str, list[int]] = {}
+        self.by_class: dict[str, list[int]] = {}
+        self.by_attr: dict[str, list[int]] = {}
+        self.features: dict[int, tuple[str, set, set, set]] = {}
+        for node_id, tag in tags.items():
+            name = tag.name.lower()
+            attrs = {k.lower() for k in tag.attrs}
+            ident = tag.attrs.get("id")
+            ids = {ident.lower()} if isinstance(ident, str) else set()
+            cls = tag.attrs.get("class")
+            classes = {c.lower() for c in (cls.split() if isinstance(cls, str) else cls or [])}
+            self.features[node_id] = (name, ids, classes, attrs)
+            self.by_tag.setdefault(name, []).append(node_id)
+            for value in ids:
+                self.by_id.setdefault(value, []).append(node_id)
+            for value in classes:
+                self.by_class.setdefault(value, []).append(node_id)
+            for value in attrs:
+                self.by_attr.setdefault(value, []).append(node_id)
+
+    def candidates(self, keys: tuple | None) -> list[int]:
+        if keys is None:
+            return list(self.all)
+        found: set[int] = set()
+        for tag, ids, classes, attrs in keys:
+            if ids:
+                pool = self.by_id.get(next(iter(ids)), [])
+            elif classes:
+                pool = self.by_class.get(next(iter(classes)), [])
+            elif tag:
+                pool = self.by_tag.get(tag, [])
+            elif attrs:
+                pool = self.by_attr.get(next(iter(attrs)), [])
+            else:
+                return list(self.all)  # `*`, `:not(...)`: every element is a candidate
+            for node_id in pool:
+                name, own_ids, own_classes, own_attrs = self.features[node_id]
+                if (
+                    (tag is None or tag == name)
+                    and ids <= own_ids
+                    and classes <= own_classes
+                    and attrs <= own_attrs
+                ):
+                    found.add(node_id)
+        return sorted(found)
+
+
 def node_id_of(value) -> int | None:
     """rrweb node ids are integers; anything else in a frame is ignored, never used as a key."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -322,13 +402,14 @@ class PrivacyGuard:
             tags[node_id] = tag
             parent = tags.get(node.parent) if node.parent in tags else None
             (parent or top).append(tag)
+        # soupsieve decides every match; the index only spares it elements that cannot match.
+        index = ElementIndex(tags)
         matched: dict[int, list] = {}
         for family, kind, selectors in self.rules:
             for selector, pattern in selectors:
-                for tag in pattern.select(soup):
-                    node_id = tag.get("data-rrid")
-                    if node_id is not None and int(node_id) in tags:
-                        matched.setdefault(int(node_id), []).append((family, kind, selector))
+                for node_id in index.candidates(subject_keys(selector)):
+                    if pattern.match(tags[node_id]):
+                        matched.setdefault(node_id, []).append((family, kind, selector))
                         self.hits[selector] += 1
         return matched
 

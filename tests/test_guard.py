@@ -223,3 +223,109 @@ def test_malformed_events_are_ignored_without_errors():
         {"type": 3, "data": {"source": 5, "id": [], "text": 5}},
     ]
     assert guard.check_events(junk) == (False, [])
+
+
+# The guard asks soupsieve only about elements that could match (policies.guard.ElementIndex);
+# these prove the shortcut never loses a match, selector by selector, on a varied page.
+TRICKY_SELECTORS = [
+    "input[type=password]",
+    "INPUT[TYPE=PASSWORD]",
+    '[autocomplete^="cc-"]',
+    "[x!=y]",
+    ":not(.a)",
+    "*",
+    "form > input",
+    "form input + button",
+    "#Phone",
+    "#phone",
+    ".A",
+    ".a.b",
+    "div.a label",
+    ":is(.a, #b)",
+    "[data-x]",
+    "input:checked",
+    "button:not([type])",
+    "svg rect",
+    "p:nth-child(3)",
+    "label ~ input",
+    "section#s [title]",
+]
+
+
+def varied_page():
+    nodes = []
+    for i in range(30):
+        nodes.append(
+            el(
+                100 + i * 10,
+                "section" if i % 3 == 0 else "div",
+                {"class": "a" if i % 2 else "a b", "id": "s" if i == 3 else f"d{i}"},
+                [
+                    el(
+                        101 + i * 10,
+                        "label",
+                        {"x": "y" if i % 4 else "z"},
+                        [text(102 + i * 10, "L")],
+                    ),
+                    el(
+                        103 + i * 10,
+                        "input",
+                        {"type": ["password", "text", "PASSWORD", "checkbox"][i % 4], "id": "Phone"}
+                        | ({"checked": True} if i % 5 == 0 else {})
+                        | ({"autocomplete": "cc-number"} if i % 6 == 0 else {}),
+                    ),
+                    el(104 + i * 10, "p", {"data-x": "1"} if i % 7 == 0 else {}),
+                    el(105 + i * 10, "p", {"title": "t"}),
+                    el(106 + i * 10, "svg", {}, [el(107 + i * 10, "rect", {"class": "A"})]),
+                ],
+            )
+        )
+    nodes.append(el(900, "form", {}, [el(901, "input", {}), el(902, "button", {})]))
+    return nodes
+
+
+def test_the_candidate_index_never_loses_a_match_that_soupsieve_finds():
+    import soupsieve
+
+    from policies.guard import ElementIndex, subject_keys
+
+    matching = 0
+    for selector in TRICKY_SELECTORS:
+        guard = PrivacyGuard(
+            {
+                "mask": {"input": [], "text": [], "block": []},
+                "restrict": {"control": [], "field": []},
+            }
+        )
+        guard.check_events([snapshot(*varied_page())])
+        tags = {}
+        soup = None
+        for node_id, node in guard.elements.items():
+            if soup is None:
+                from bs4 import BeautifulSoup
+
+                soup = BeautifulSoup("", "html.parser")
+            tags[node_id] = guard._tag(soup, node_id, node)
+        for node_id, node in guard.elements.items():
+            (tags.get(node.parent) or soup).append(tags[node_id])
+        expected = {int(t["data-rrid"]) for t in soupsieve.select(selector, soup)}
+        pattern = soupsieve.compile(selector)
+        index = ElementIndex(tags)
+        found = {n for n in index.candidates(subject_keys(selector)) if pattern.match(tags[n])}
+        assert found == expected, selector
+        matching += bool(expected)
+    # Only "#phone" matches nothing: ids compare with case, and the page has "Phone".
+    assert matching == len(TRICKY_SELECTORS) - 1, "the page should exercise every other selector"
+
+
+def test_the_guard_masks_the_same_nodes_as_a_plain_soupsieve_walk():
+    policy = {
+        "mask": {"input": ["INPUT[TYPE=PASSWORD]", "[x!=y] + input"], "text": [".A"], "block": []},
+        "restrict": {"control": ["form > button"], "field": [":is(#d4, #d5) p[title]"]},
+    }
+    guard = PrivacyGuard(policy)
+    guard.check_events([snapshot(*varied_page())])
+    assert {n for n, k in guard.masked.items() if k == "input"} >= {103 + i * 10 for i in (0, 2)}
+    assert 902 in guard.restricted
+    assert {145, 155} <= set(guard.restricted)
+    assert all(guard.masked.get(107 + i * 10) == "text" for i in range(30))
