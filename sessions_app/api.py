@@ -108,6 +108,7 @@ class SessionListCreate(PublicCorsMixin, APIView):
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request):
         sessions = CobrowseSession.objects.select_related("site", "agent", "interaction")
+        services.session_expire_stale()  # the supervisor page polls this: show no stale rows
         wanted = request.query_params.get("status")
         if wanted:
             # One status or several: the supervisor page asks for waiting,active,paused.

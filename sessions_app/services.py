@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -96,7 +97,12 @@ def session_expire_stale(*, now=None) -> int:
     """End live sessions that have waited or stayed paused too long. Returns how many."""
     now = now or timezone.now()
     ended = 0
-    candidates = CobrowseSession.objects.filter(status__in=[Status.WAITING, Status.PAUSED])
+    # Only rows already past their limit (the index on status, created serves the first half).
+    waited = now - timedelta(seconds=settings.COBROWSE_WAITING_TIMEOUT)
+    paused = now - timedelta(seconds=settings.COBROWSE_PAUSE_TIMEOUT)
+    candidates = CobrowseSession.objects.filter(
+        Q(status=Status.WAITING, created__lt=waited) | Q(status=Status.PAUSED, paused_at__lt=paused)
+    )
     for session in candidates:
         reason = session.expiry_reason(now)
         if reason:

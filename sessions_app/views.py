@@ -50,6 +50,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 def supervisor(request: HttpRequest) -> HttpResponse:
     if refusal := _refuse_unless_supervisor(request):
         return refusal
+    services.session_expire_stale()
     live = CobrowseSession.objects.live().select_related("site", "agent", "interaction")
     response = render(
         request,

@@ -1,5 +1,7 @@
 """The supervisor page: live sessions with their agent, state and mode, and the right to end one."""
 
+from datetime import timedelta
+
 import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
@@ -183,3 +185,18 @@ def test_interactions_of_ended_sessions_go_on(site, agent, supervisor):
     logged_in(supervisor).post(f"/supervisor/{session.code}/end/")
     call.refresh_from_db()
     assert call.status == Interaction.Status.ACTIVE
+
+
+def test_a_session_past_its_waiting_time_is_ended_rather_than_listed(site, supervisor, settings):
+    stale, _ = services.session_create(site=site)
+    fresh, _ = services.session_create(site=site)
+    CobrowseSession.objects.filter(pk=stale.pk).update(
+        created=stale.created - timedelta(seconds=settings.COBROWSE_WAITING_TIMEOUT + 5)
+    )
+    html = logged_in(supervisor).get("/supervisor/").content.decode()
+    assert fresh.code_display in html and stale.code_display not in html
+    stale.refresh_from_db()
+    assert stale.end_reason == "expired"
+    listed = logged_in(supervisor).get("/api/v1/sessions/?status=waiting,active,paused").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["code"] for row in rows] == [fresh.code]
