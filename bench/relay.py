@@ -711,6 +711,8 @@ class Servers:
             "LOG_LEVEL": "WARNING",
             "COBROWSE_PAUSE_TIMEOUT": "3600",
             "COBROWSE_WAITING_TIMEOUT": "3600",
+            # One site stands for every simulated customer: lift the per-site cap (default 500).
+            "COBROWSE_MAX_LIVE_SESSIONS_PER_SITE": "0",
         }
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
@@ -811,7 +813,12 @@ class Servers:
 
 def seed(workdir: Path, n: int, origins: list[str]) -> tuple[Path, list]:
     db = workdir / "seed.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cobrowse.settings", "SQLITE_PATH": str(db)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
+        "SQLITE_PATH": str(db),
+        "COBROWSE_MAX_LIVE_SESSIONS_PER_SITE": "0",
+    }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     t0 = time.monotonic()

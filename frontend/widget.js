@@ -267,6 +267,7 @@ import { record } from "@rrweb/record";
         state.mode = data.mode;
         state.writeEnabled = data.write_mode_enabled;
         setStatus(data.agent ? "active" : "waiting");
+        prefetchPolicy(); // so that the agent's first view does not wait for it
         break;
       case "write.request":
         askForWriteMode(data.agent, data.timeout);
@@ -347,7 +348,7 @@ import { record } from "@rrweb/record";
     if (starting) return;
     starting = true;
     // Nothing is recorded without the site's policy: privacy first, even if that means no mirror.
-    loadPolicy()
+    freshPolicy()
       .then(function (loaded) {
         starting = false;
         if (state.status !== "active" && state.status !== "waiting") return;
@@ -521,6 +522,26 @@ import { record } from "@rrweb/record";
   var starting = false;
   var typeWatcher = null;
   var wasPassword = new WeakSet();
+
+  // The policy fetched when this page's socket opened, used if it is still fresh when the agent
+  // asks for the page; an older one is fetched again (an administrator may have changed rules).
+  var POLICY_MAX_AGE = 30000;
+  var prefetched = null;
+
+  function prefetchPolicy() {
+    if (prefetched && Date.now() - prefetched.at < POLICY_MAX_AGE) return;
+    prefetched = { at: Date.now(), promise: loadPolicy() };
+    prefetched.promise.catch(function () {
+      prefetched = null;
+    });
+  }
+
+  function freshPolicy() {
+    var entry = prefetched;
+    prefetched = null;
+    if (entry && Date.now() - entry.at < POLICY_MAX_AGE) return entry.promise;
+    return loadPolicy();
+  }
 
   function loadPolicy() {
     var url =

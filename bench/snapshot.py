@@ -1,0 +1,194 @@
+"""Snapshot and wire cost in real browsers: time and bytes from the agent joining to the first
+complete mirror, for a small page, the demo checkout (full CSS) and a generated 10,000-node page;
+bytes per keystroke and per second of scrolling, raw and compressed (zlib, as permessage-deflate
+would roughly do).
+
+    .venv/bin/python bench/snapshot.py [--repeat 5] [--json out.json]
+
+One headless Chromium, customer and agent side by side (as bench/lag.py), daphne on loopback.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from tests.e2e.conftest import CHROMIUM_ARGS, Server  # noqa: E402
+from tests.e2e.helpers import join, login, mirror, start_cobrowse  # noqa: E402
+
+GENERATE = """n => {
+  const main = document.querySelector('main');
+  const box = document.createElement('section');
+  box.id = 'generated';
+  for (let i = 0; i < n / 4; i++) {
+    const row = document.createElement('div');
+    row.className = 'row';
+    const label = document.createElement('span');
+    label.textContent = 'Row ' + i;
+    const b = document.createElement('b');
+    b.textContent = String(i * 7);
+    row.append(label, b);
+    box.append(row);
+  }
+  const last = document.createElement('p');
+  last.id = 'generated-end';
+  last.textContent = 'end';
+  box.append(last);
+  main.prepend(box);
+  return document.getElementsByTagName('*').length;
+}"""
+
+
+def measure_page(browser, srv, path, nodes, frames, phases):
+    customer = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    agent = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    sent, stamps, received = [], [], []
+
+    def on_sent(frame):
+        sent.append(frame)
+        stamps.append(time.perf_counter())
+
+    def on_received(frame):
+        text = frame if isinstance(frame, str) else ""
+        if text.startswith('{"type":"events"') or text.startswith('{"type":"chunk"'):
+            received.append(time.perf_counter())
+
+    customer.on("websocket", lambda ws: ws.on("framesent", on_sent))
+    agent.on("websocket", lambda ws: ws.on("framereceived", on_received))
+    code = start_cobrowse(customer, srv.customer_base + path)
+    count = (
+        customer.evaluate(GENERATE, nodes)
+        if nodes
+        else customer.evaluate("document.getElementsByTagName('*').length")
+    )
+    marker = "#generated-end" if nodes else "footer"
+    login(agent, srv.agent_base, "agent1")
+    sent.clear()
+    stamps.clear()
+    received.clear()
+    start = time.perf_counter()
+    join(agent, code)
+    expect(mirror(agent).locator(marker).first).to_be_attached(timeout=30_000)
+    done = time.perf_counter()
+    elapsed = (done - start) * 1000
+    # Where the time goes (timestamps taken as Playwright reports each frame: approximate).
+    big = [t for f, t in zip(sent, stamps, strict=True) if len(f) > 2000] or stamps[:1]
+    if big and received:
+        phases.append(
+            {
+                "join_to_snapshot_sent": (big[0] - start) * 1000,
+                "snapshot_on_the_wire_and_server": (received[-1] - big[0]) * 1000,
+                "agent_rebuild": (done - received[-1]) * 1000,
+            }
+        )
+    snapshot_bytes = sum(len(f.encode() if isinstance(f, str) else f) for f in sent)
+    compressed = sum(len(zlib.compress(f.encode() if isinstance(f, str) else f, 6)) for f in sent)
+    frames.append((customer, agent, sent))
+    return count, elapsed, snapshot_bytes, compressed
+
+
+def finish(frames):
+    customer, agent, _ = frames.pop()
+    agent.get_by_test_id("exit-session").click()
+    expect(agent.locator("#session-status")).to_have_text("Ended")
+    customer.context.close()
+    agent.context.close()
+
+
+def run(repeat: int) -> dict:
+    srv = Server(pathlib.Path(tempfile.mkdtemp()), name="bench-snapshot")
+    srv.start()
+    results: dict = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            frames: list = []
+            for label, path, nodes in [
+                ("small page (/demo/)", "/demo/", 0),
+                ("demo checkout, full CSS", "/demo/checkout/", 0),
+                ("generated 10,000 nodes", "/demo/", 10_000),
+            ]:
+                times, sizes, packed, counts, phases = [], [], [], [], []
+                for _ in range(repeat):
+                    count, elapsed, size, small = measure_page(
+                        browser, srv, path, nodes, frames, phases
+                    )
+                    times.append(elapsed)
+                    sizes.append(size)
+                    packed.append(small)
+                    counts.append(count)
+                    if label.startswith("demo checkout") and _ == repeat - 1:
+                        results.update(keystrokes_and_scroll(frames[-1]))
+                    finish(frames)
+                results[label] = {
+                    "elements": counts[0],
+                    "join_to_first_mirror_ms_median": round(statistics.median(times), 1),
+                    "snapshot_bytes": int(statistics.median(sizes)),
+                    "snapshot_bytes_compressed": int(statistics.median(packed)),
+                    "phases_ms_median": {
+                        key: round(statistics.median(p[key] for p in phases), 1)
+                        for key in (phases[0] if phases else {})
+                    },
+                }
+            browser.close()
+    finally:
+        srv.stop()
+    return results
+
+
+def keystrokes_and_scroll(entry) -> dict:
+    customer, agent, sent = entry
+    customer.click("#name")
+    customer.wait_for_timeout(300)
+    sent.clear()
+    text = "Typed by the customer one key at a time"
+    for ch in text:
+        customer.keyboard.type(ch)
+        customer.wait_for_timeout(60)  # a fast typist: ~16 keys a second
+    customer.wait_for_timeout(300)
+    raw = sum(len(f) for f in sent)
+    packed = sum(len(zlib.compress(f.encode(), 6)) for f in sent)
+    typed = {
+        "bytes_per_keystroke": round(raw / len(text)),
+        "bytes_per_keystroke_compressed": round(packed / len(text)),
+        "frames_per_keystroke": round(len(sent) / len(text), 2),
+    }
+    customer.mouse.move(600, 400)
+    sent.clear()
+    start = time.perf_counter()
+    while time.perf_counter() - start < 2.0:
+        customer.mouse.wheel(0, 120)
+        customer.wait_for_timeout(30)
+        if customer.evaluate("window.scrollY + innerHeight >= document.body.scrollHeight - 5"):
+            customer.evaluate("window.scrollTo(0, 0)")
+    seconds = time.perf_counter() - start
+    customer.wait_for_timeout(200)
+    raw = sum(len(f) for f in sent)
+    packed = sum(len(zlib.compress(f.encode(), 6)) for f in sent)
+    typed.update(
+        {
+            "bytes_per_second_scrolling": round(raw / seconds),
+            "bytes_per_second_scrolling_compressed": round(packed / seconds),
+        }
+    )
+    return typed
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    result = run(args.repeat)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(result, indent=2))
