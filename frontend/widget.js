@@ -291,11 +291,14 @@ import { record } from "@rrweb/record";
         break;
       case "agent.joined":
         state.agent = data.agent;
+        state.agentAway = false;
         setStatus("active");
         notify((data.agent || "The agent") + " joined and can see this page.", "info");
         emit("agent-joined", { agent: data.agent });
         break;
       case "agent.disconnected":
+        state.agentAway = true;
+        render();
         notify(
           "The agent's connection dropped. They have " +
             Math.max(1, Math.round((data.grace || 120) / 60)) +
@@ -1214,7 +1217,9 @@ import { record } from "@rrweb/record";
     ui.toggle.textContent = writing ? "Write mode: on" : "Pointer mode";
     if (state.status === "active") {
       ui.status.className = "status";
-      ui.status.textContent = (writing ? "Agent can type · " : "Co-browsing with ") + (state.agent || "an agent");
+      ui.status.textContent = state.agentAway
+        ? (state.agent || "The agent") + " is reconnecting…"
+        : (writing ? "Agent can type · " : "Co-browsing with ") + (state.agent || "an agent");
       ui.hint.textContent = "The agent sees this tab of the site, nothing else on your screen.";
     } else {
       ui.status.className = "status waiting";

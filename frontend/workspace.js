@@ -72,6 +72,9 @@ import { Replayer } from "@rrweb/replay";
     }
     join(code);
   });
+  // The button is disabled in the HTML until this script is ready, so that an early click cannot
+  // submit the form natively (a page reload that loses the typed ID).
+  ui.join.disabled = false;
 
   function join(code) {
     if (current && !current.ended) {

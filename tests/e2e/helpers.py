@@ -11,7 +11,7 @@ def login(page: Page, base: str, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", f"{username}-demo-pass")
     page.click("[data-testid=login-submit]")
-    expect(page.get_by_test_id("join-cobrowse")).to_be_visible()
+    expect(page.get_by_test_id("join-cobrowse")).to_be_enabled()  # workspace.js is ready
 
 
 def start_cobrowse(page: Page, url: str) -> str:
