@@ -532,10 +532,9 @@ class CustomerConsumer(_SessionSocket):
             return False
 
     async def check_agent_is_here(self) -> None:
-        if await self.probe_agent():
-            self.agent_lost_task = None
-        else:
-            self.agent_lost_task = None
+        here = await self.probe_agent()
+        self.agent_lost_task = None
+        if not here:
             await self.agent_disconnected({})
 
     async def agent_here(self, event: dict) -> None:
@@ -876,10 +875,7 @@ class AgentConsumer(_SessionSocket):
         if self.ended:
             return
         try:
-            if event["type"] == "relay.customer":
-                await self.relay_customer(event)
-            else:
-                await self.guard_refused(event)
+            await getattr(self, get_handler_name(event))(event)  # the same handler the layer calls
         except Exception:  # one agent's broken socket must not break the customer's
             log.exception("direct delivery to agent socket failed in session %s", self.session_id)
 
