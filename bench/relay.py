@@ -381,7 +381,7 @@ class Project(Target):
         async with sem:
             aws = await self._open(
                 shared,
-                f"ws://127.0.0.1:{self.aport}/ws/agent/{row['code']}/",
+                f"ws://localhost:{self.aport}/ws/agent/{row['code']}/",
                 f"http://localhost:{self.aport}",
                 {"Cookie": f"sessionid={row['cookie']}"},
             )
@@ -913,7 +913,7 @@ def snapshot_timing(workdir, db, rows, ports, repeats: int = 5) -> dict:
             )
             await cws.recv()
             aws = await connect(
-                f"ws://127.0.0.1:{port}/ws/agent/{row['code']}/",
+                f"ws://localhost:{port}/ws/agent/{row['code']}/",
                 origin=f"http://localhost:{port}",
                 additional_headers={"Cookie": f"sessionid={row['cookie']}"},
                 compression=None,

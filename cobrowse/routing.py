@@ -1,11 +1,16 @@
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from channels.security.websocket import WebsocketDenier
 from django.urls import path
 
+from cobrowse import accesslog
+from cobrowse.origins import WorkspaceOriginValidator
 from policies.selectors import origin_is_any_site
 from sessions_app.chat import AgentInboxConsumer, CustomerChatConsumer
 from sessions_app.consumers import AgentConsumer, CustomerConsumer
+
+# daphne logs request paths with their query strings (the widget's ?url= and ?token=).
+accesslog.install()
 
 
 class SiteOriginValidator:
@@ -27,12 +32,12 @@ class SiteOriginValidator:
 websocket_urlpatterns = [
     path(
         "ws/agent/<str:code>/",
-        AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi())),
+        WorkspaceOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi())),
     ),
     path("ws/customer/", SiteOriginValidator(CustomerConsumer.as_asgi())),
     path("ws/chat/", SiteOriginValidator(CustomerChatConsumer.as_asgi())),
     path(
         "ws/inbox/",
-        AllowedHostsOriginValidator(AuthMiddlewareStack(AgentInboxConsumer.as_asgi())),
+        WorkspaceOriginValidator(AuthMiddlewareStack(AgentInboxConsumer.as_asgi())),
     ),
 ]

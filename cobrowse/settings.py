@@ -178,6 +178,8 @@ COBROWSE_WAITING_TIMEOUT = envint("COBROWSE_WAITING_TIMEOUT", "900")
 COBROWSE_PAUSE_TIMEOUT = envint("COBROWSE_PAUSE_TIMEOUT", "600")
 # A write mode request the customer does not answer lapses after this many seconds.
 COBROWSE_WRITE_REQUEST_TIMEOUT = envint("COBROWSE_WRITE_REQUEST_TIMEOUT", "30")
+# After the customer denies write mode, the agent may not ask again for this many seconds.
+COBROWSE_WRITE_RETRY_AFTER_DENIAL = envint("COBROWSE_WRITE_RETRY_AFTER_DENIAL", "30")
 # Write mode survives a page change within the site; gone longer than this, back to pointer.
 COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
 # Seconds the session waits for an agent whose connection dropped; then it ends (`agent_lost`).
@@ -189,6 +191,14 @@ COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432")
 COBROWSE_JOIN_FAILURES_PER_AGENT = envint("COBROWSE_JOIN_FAILURES_PER_AGENT", "10")
 COBROWSE_JOIN_FAILURES_PER_IP = envint("COBROWSE_JOIN_FAILURES_PER_IP", "30")
 COBROWSE_JOIN_WINDOW = envint("COBROWSE_JOIN_WINDOW", "600")
+# Reverse proxies in front of daphne that append to X-Forwarded-For: the client's address is the
+# N-th entry from the right (the rest is the client's own say). 0: the socket's peer address.
+COBROWSE_TRUSTED_PROXIES = envint("COBROWSE_TRUSTED_PROXIES", "0")
+if COBROWSE_TRUSTED_PROXIES < 0:
+    raise ValueError(f"COBROWSE_TRUSTED_PROXIES must be 0 or more, got {COBROWSE_TRUSTED_PROXIES}")
+# Origins besides the server's own (the Host it is reached at) whose pages may open the agent's
+# and the inbox's sockets, e.g. https://workspace.example.com. Full origins, comma separated.
+COBROWSE_WORKSPACE_ORIGINS = envlist("COBROWSE_WORKSPACE_ORIGINS", "")
 # Frames per second one socket may send on average, and the burst it may send at once
 # (a large snapshot arrives as a burst of chunk frames). 0: no limit.
 COBROWSE_MAX_FRAMES_PER_SECOND = envint("COBROWSE_MAX_FRAMES_PER_SECOND", "60")
@@ -202,7 +212,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Request paths are logged without query strings: they carry the customer's page URL and
+    # socket token (daphne's own access log: cobrowse.accesslog.install, from the routing).
+    "filters": {"no_query_strings": {"()": "cobrowse.accesslog.StripQueryStrings"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING", "filters": ["no_query_strings"]},
+        "django.server": {"filters": ["no_query_strings"]},
+        "django.request": {"filters": ["no_query_strings"]},
+    },
 }

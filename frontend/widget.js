@@ -8,6 +8,7 @@
  * Bundled by esbuild (scripts/build-static.mjs) into one IIFE with @rrweb/record.
  */
 import { record } from "@rrweb/record";
+import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 
 (function () {
   "use strict";
@@ -112,7 +113,12 @@ import { record } from "@rrweb/record";
     return fetch(config.server + "/api/v1/sessions/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ site: config.site, url: location.href, chat: chat.token || "" }),
+      // The page's path only: query strings and fragments can hold tokens.
+      body: JSON.stringify({
+        site: config.site,
+        url: location.origin + location.pathname,
+        chat: chat.token || "",
+      }),
       credentials: "omit",
     })
       .then(function (response) {
@@ -355,16 +361,22 @@ import { record } from "@rrweb/record";
       .then(function (loaded) {
         starting = false;
         if (state.status !== "active" && state.status !== "waiting") return;
-        policy = compilePolicy(loaded);
+        policy = createPolicy(loaded.raw, wasPassword, loaded.pathname);
+        if (location.pathname !== policy.pathname) {
+          snapshot(); // the page moved on while the policy loaded: load the new page's
+          return;
+        }
         hiddenIds = new Set();
-        watchTypeChanges();
         stopFn = record({
           emit: capture,
           blockSelector: policy.block,
-          maskTextSelector: policy.maskText,
+          maskTextSelector: policy.maskTextSelector,
+          maskTextFn: function (text) {
+            return policy.stars(text);
+          },
           maskInputOptions: ALL_INPUTS,
           maskInputFn: function (text, element) {
-            return isMasked(element) ? stars(text) : text;
+            return isMasked(element) ? policy.stars(text) : text;
           },
           sampling: { mousemove: 50, scroll: 50, media: 800 },
           recordCanvas: false,
@@ -379,17 +391,49 @@ import { record } from "@rrweb/record";
       });
   }
 
+  // The page's path changed while recording (single-page navigation): send what belongs to the
+  // old page, stop, and record again once this page's policy is loaded. Nothing of the new page
+  // is sent under the old page's rules.
+  function pageChanged() {
+    if (!stopFn) return;
+    flush();
+    stopRecording();
+    snapshot();
+  }
+
+  function watchNavigation() {
+    ["pushState", "replaceState"].forEach(function (name) {
+      var original = history[name];
+      if (typeof original !== "function") return;
+      history[name] = function () {
+        var result = original.apply(this, arguments);
+        if (policy && location.pathname !== policy.pathname) pageChanged();
+        return result;
+      };
+    });
+    // Capture listeners on the target run before the page's own (a router re-rendering).
+    ["popstate", "hashchange"].forEach(function (name) {
+      window.addEventListener(name, function () {
+        if (policy && location.pathname !== policy.pathname) pageChanged();
+      }, true);
+    });
+  }
+
   function stopRecording() {
     if (stopFn) stopFn();
     stopFn = null;
-    if (typeWatcher) typeWatcher.disconnect();
-    typeWatcher = null;
     buffer = [];
     clearTimeout(flushTimer);
     flushTimer = null;
   }
 
   function capture(event) {
+    // An event of a page whose path the policy was not loaded for is never sent: the page
+    // changed under the recording (pushState, popstate, ...). Record it again with its policy.
+    if (policy && location.pathname !== policy.pathname) {
+      pageChanged();
+      return;
+    }
     if (!guard(event)) return;
     buffer.push(event);
     if (event.type === EVENT_FULL_SNAPSHOT) {
@@ -451,6 +495,10 @@ import { record } from "@rrweb/record";
   // Drop the widget's own element from snapshots and from everything that refers to it,
   // and apply the privacy policy to what rrweb lets through.
   function guard(event) {
+    if (event.type === EVENT_META && event.data) {
+      event.data.href = policy.cleanUrl(event.data.href); // path only, never the query
+      return true;
+    }
     if (event.type === EVENT_FULL_SNAPSHOT) {
       prune(event.data.node);
       protectTree(event.data.node);
@@ -460,10 +508,17 @@ import { record } from "@rrweb/record";
     var data = event.data;
     if (data.source === SOURCE_INPUT) {
       var input = record.mirror.getNode(data.id);
-      if (input && isMasked(input)) {
-        data.text = stars(data.text || "");
+      if (!input || isMasked(input)) {
+        // Which radio or checkbox of a masked group changed would tell the agent the choice.
+        if (!input || policy.isChoice(input)) return false;
+        data.text = policy.stars(data.text || "");
         data.isChecked = false;
       }
+    }
+    if (data.source === SOURCE_MOUSE_INTERACTION) {
+      // Clicks, focus and blur on a masked node identify it: never sent.
+      var touched = record.mirror.getNode(data.id);
+      if (!touched || isMasked(touched)) return false;
     }
     if (data.source === SOURCE_MUTATION) {
       data.adds = data.adds.filter(function (add) {
@@ -478,13 +533,12 @@ import { record } from "@rrweb/record";
       data.texts.forEach(function (t) {
         var node = record.mirror.getNode(t.id);
         var parent = node && node.parentElement;
-        if (parent && t.value && (isMasked(parent) || parent.closest(policy.maskTextOrBlock))) {
-          t.value = stars(t.value);
-        }
+        if (t.value && (!parent || isMasked(parent))) t.value = policy.stars(t.value);
       });
       data.attributes.forEach(function (a) {
         var node = record.mirror.getNode(a.id);
-        if (node && node.nodeType === 1 && isMasked(node)) scrubAttributes(a.attributes);
+        var kind = node && node.nodeType === 1 ? policy.maskKind(node) : "input";
+        if (kind) policy.scrubAttributes(a.attributes, false, kind);
         if (node && node.nodeType === 1) markAttributes(node, a.attributes);
       });
       data.removes = data.removes.filter(function (r) {
@@ -506,24 +560,18 @@ import { record } from "@rrweb/record";
   // ---------------------------------------------------------------------------
 
   var SOURCE_INPUT = 5;
-  var MASK_ATTR = "data-cobrowse-mask";
-  var RESTRICT_ATTR = "data-cobrowse-restrict";
-  var SENSITIVE_ATTRS = ["value", "placeholder", "title", "alt", "aria-label", "aria-valuetext",
-    "aria-placeholder", "aria-description", "aria-roledescription", "data-value"];
+  var SOURCE_MOUSE_INTERACTION = 2;
   var ALL_INPUTS = {
     input: true, textarea: true, select: true, text: true, password: true, hidden: true,
     email: true, tel: true, url: true, search: true, number: true, range: true, color: true,
     date: true, "datetime-local": true, month: true, time: true, week: true, checkbox: true,
     radio: true,
   };
-  // Always masked, whatever the rules say (also on the server).
-  var DEFAULT_MASK =
-    'input[type=password],input[type=hidden],[autocomplete^="cc-"],[autocomplete*=" cc-"],' +
-    '[autocomplete="one-time-code"],[autocomplete="new-password"]';
 
   var policy = null;
   var starting = false;
-  var typeWatcher = null;
+  // Fields that were a password at any moment this page was open, whether or not co-browse had
+  // started: a "show password" switch never reveals them. Watched from the moment the widget loads.
   var wasPassword = new WeakSet();
 
   // The policy fetched when this page's socket opened, used if it is still fresh when the agent
@@ -543,110 +591,81 @@ import { record } from "@rrweb/record";
     var entry = prefetched;
     prefetched = null;
     if (entry && Date.now() - entry.at < POLICY_MAX_AGE) return entry.promise;
-    return loadPolicy();
+    return loadPolicy(); // a policy for another path is caught when it arrives
   }
 
+  // Resolves with the policy and the path it was fetched for.
   function loadPolicy() {
+    var pathname = location.pathname;
+    // The server needs the page's path to pick URL-scoped rules; never the query or fragment.
     var url =
       config.server + "/api/v1/sites/" + encodeURIComponent(config.site) +
-      "/policy?url=" + encodeURIComponent(location.href);
+      "/policy?url=" + encodeURIComponent(location.origin + pathname);
     return fetch(url, { credentials: "omit" }).then(function (response) {
       if (!response.ok) throw new Error("policy " + response.status);
-      return response.json();
+      return response.json().then(function (raw) {
+        return { raw: raw, pathname: pathname };
+      });
     });
-  }
-
-  function joinSelectors(list) {
-    return list.filter(Boolean).join(",");
-  }
-
-  function compilePolicy(p) {
-    var maskInput = joinSelectors([DEFAULT_MASK].concat(p.mask.input));
-    var field = joinSelectors(p.restrict.field);
-    var text = joinSelectors(p.mask.text);
-    var block = joinSelectors(["cobrowse-widget"].concat(p.mask.block));
-    return {
-      raw: p,
-      maskInput: maskInput,
-      field: field,
-      control: joinSelectors(p.restrict.control),
-      text: text,
-      block: block,
-      // rrweb masks the text of these (and of their descendants) as it serializes.
-      maskText: joinSelectors([maskInput, field, text]),
-      maskTextOrBlock: joinSelectors([text, block]),
-    };
-  }
-
-  function matches(element, selector) {
-    if (!selector || !element || element.nodeType !== 1) return false;
-    try {
-      return !!element.closest(selector);
-    } catch (e) {
-      return true; // a selector this browser cannot read: mask rather than leak
-    }
   }
 
   function isMasked(element) {
-    if (!policy || !element || element.nodeType !== 1) return !!element;
-    return (
-      wasPassword.has(element) ||
-      matches(element, policy.maskInput) ||
-      matches(element, policy.field) ||
-      matches(element, policy.text) ||
-      (element.isContentEditable && matches(element, policy.maskText))
-    );
+    if (!policy) return !!element;
+    return policy.isMasked(element);
   }
 
-  // A password field stays masked after the page switches its type to text ("show password").
-  function watchTypeChanges() {
-    document.querySelectorAll("input[type=password]").forEach(function (el) {
+  function rememberPassword(element) {
+    if (element && element.nodeType === 1 && element.localName === "input") {
+      if ((element.getAttribute("type") || "").toLowerCase() === "password") wasPassword.add(element);
+    }
+  }
+
+  function watchPasswords(doc) {
+    doc = doc || document;
+    if (doc.__cobrowsePasswords) return;
+    doc.__cobrowsePasswords = true;
+    doc.querySelectorAll("input[type=password i]").forEach(function (el) {
       wasPassword.add(el);
     });
-    typeWatcher = new MutationObserver(function (records) {
+    // Every switch of a type attribute in the document, with the value it had before.
+    new MutationObserver(function (records) {
       records.forEach(function (r) {
         if (r.oldValue && r.oldValue.toLowerCase() === "password") wasPassword.add(r.target);
-        if (r.target.type === "password") wasPassword.add(r.target);
+        rememberPassword(r.target);
       });
-    });
-    typeWatcher.observe(document, {
+    }).observe(doc, {
       subtree: true,
       attributes: true,
       attributeFilter: ["type"],
       attributeOldValue: true,
     });
+    // Fields in shadow roots the observer cannot see: whatever the customer focuses or types
+    // into while it is a password.
+    ["focusin", "input", "keydown"].forEach(function (name) {
+      doc.addEventListener(name, function (event) {
+        rememberPassword(event.composedPath ? event.composedPath()[0] : event.target);
+      }, true);
+    });
+    // Same-origin frames are part of the page: watch them too, now and whenever one loads.
+    doc.querySelectorAll("iframe").forEach(watchFrame);
+    doc.addEventListener("load", function (event) {
+      if (event.target && event.target.localName === "iframe") watchFrame(event.target);
+    }, true);
   }
 
-  function stars(text) {
-    return String(text).replace(/\S/g, "*");
-  }
-
-  // In a snapshot a state attribute is dropped; in a mutation, null means "removed".
-  function scrubAttributes(attrs, inSnapshot) {
-    SENSITIVE_ATTRS.forEach(function (name) {
-      if (typeof attrs[name] === "string" && attrs[name]) attrs[name] = stars(attrs[name]);
-    });
-    ["checked", "selected"].forEach(function (name) {
-      if (!(name in attrs)) return;
-      if (inSnapshot) delete attrs[name];
-      else attrs[name] = null;
-    });
+  function watchFrame(frame) {
+    try {
+      if (frame.contentDocument) watchPasswords(frame.contentDocument);
+    } catch (e) {
+      /* a cross-origin frame is not ours to read, nor recorded */
+    }
   }
 
   function markAttributes(element, attrs) {
-    if (matches(element, policy.block)) attrs[MASK_ATTR] = "block";
-    else if (isMasked(element)) attrs[MASK_ATTR] = matches(element, policy.text) ? "text" : "input";
-    if (matches(element, policy.field)) attrs[RESTRICT_ATTR] = "field";
-    else if (element.matches && safeMatches(element, policy.control)) attrs[RESTRICT_ATTR] = "control";
-  }
-
-  function safeMatches(element, selector) {
-    if (!selector) return false;
-    try {
-      return element.matches(selector);
-    } catch (e) {
-      return false;
-    }
+    var kind = policy.maskKind(element);
+    if (kind) attrs[MASK_ATTR] = kind;
+    var restrict = policy.restrictKind(element);
+    if (restrict) attrs[RESTRICT_ATTR] = restrict;
   }
 
   // Mark masked and restricted nodes for the agent's boxes; scrub what rrweb serialized as-is.
@@ -655,19 +674,19 @@ import { record } from "@rrweb/record";
     if (node.type === 2) {
       var element = record.mirror.getNode(node.id);
       var attrs = node.attributes || (node.attributes = {});
-      var masked = insideMasked || (element && isMasked(element));
+      var kind = (element && policy.maskKind(element)) || insideMasked || (element ? null : "input");
       if (element) markAttributes(element, attrs);
-      if (masked) {
-        scrubAttributes(attrs, true);
-        if (!attrs[MASK_ATTR]) attrs[MASK_ATTR] = "input";
+      if (kind) {
+        policy.scrubAttributes(attrs, true, kind);
+        if (!attrs[MASK_ATTR]) attrs[MASK_ATTR] = kind;
       }
       (node.childNodes || []).forEach(function (child) {
-        protectTree(child, masked);
+        protectTree(child, kind);
       });
       return;
     }
     if (node.type === 3 && insideMasked && node.textContent) {
-      node.textContent = stars(node.textContent);
+      node.textContent = policy.stars(node.textContent);
     }
     (node.childNodes || []).forEach(function (child) {
       protectTree(child, insideMasked);
@@ -860,25 +879,36 @@ import { record } from "@rrweb/record";
     transport.send({ type: "refused", message: message });
   }
 
+  // True while an agent's command runs: whatever the page does in response (a submit handler,
+  // form.submit(), requestSubmit()) is the agent's doing and is held to the same rules.
+  var applyingCommand = false;
+
   function applyCommand(command) {
     if (state.mode !== "write") return refuse("The page is not in write mode.");
+    if (!policy) return refuse("The page is still loading.");
     if (command.type === "navigate") return navigate(command);
     var target = record.mirror.getNode(command.id);
-    if (!target || target.nodeType !== 1) return refuse("That element is no longer on the page.");
-    if (isMasked(target) || matches(target, policy.field) || safeMatches(target, policy.control)) {
-      return refuse("That element is restricted: only the customer can use it.");
+    var why = policy.refusal(target, command.type);
+    if (why) return refuse(why);
+    applyingCommand = true;
+    var restore = holdSubmissions();
+    try {
+      runCommand(target, command);
+    } finally {
+      restore();
+      applyingCommand = false;
     }
-    if (target.closest("cobrowse-widget")) return refuse("The co-browse controls are the customer's.");
+  }
+
+  function runCommand(target, command) {
     if (command.type === "click") {
       if (command.x !== undefined) {
         showPointer(command.x, command.y);
         clickCircle(command.x, command.y);
       }
-      if (target.matches('input[type="file"]')) {
+      if (target.matches('input[type="file" i]')) {
         return refuse("File pickers open only for the customer's own click: ask them to choose the file.");
       }
-      var link = target.closest("a[href]");
-      if (link && !sameSite(link.href)) return refuse("That link leaves the site.");
       target.click();
       return;
     }
@@ -888,6 +918,36 @@ import { record } from "@rrweb/record";
     }
     if (command.type === "input") setValue(target, command);
   }
+
+  // form.submit() fires no submit event: while a command runs, both routes are refused.
+  function holdSubmissions() {
+    var proto = HTMLFormElement.prototype;
+    var submit = proto.submit;
+    var requestSubmit = proto.requestSubmit;
+    proto.submit = function () {
+      refuse("Only the customer can submit this form.");
+    };
+    proto.requestSubmit = function () {
+      refuse("Only the customer can submit this form.");
+    };
+    return function () {
+      proto.submit = submit;
+      proto.requestSubmit = requestSubmit;
+    };
+  }
+
+  // Any submission that starts while an agent's command runs (Enter, a script reacting to the
+  // agent's input) is cancelled before the page or the form's server sees it.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      if (!applyingCommand || !policy || !policy.submitRestricted) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      refuse("Only the customer can submit this form.");
+    },
+    true
+  );
 
   // Native setters plus input/change events, so that framework-driven pages react.
   function setValue(target, command) {
@@ -913,33 +973,40 @@ import { record } from "@rrweb/record";
     target.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
-  function sameSite(url) {
-    try {
-      var origin = new URL(url, location.href).origin;
-      return (policy.raw.origins || [location.origin]).indexOf(origin) >= 0;
-    } catch (e) {
-      return false;
-    }
-  }
-
   function navigate(command) {
     if (command.action === "back") history.back();
     else if (command.action === "forward") history.forward();
     else if (command.action === "refresh") location.reload();
     else if (command.action === "url") {
-      if (!sameSite(command.url)) return refuse("That address is outside the site.");
+      if (!policy.sameSite(command.url)) return refuse("That address is outside the site.");
       location.assign(command.url);
     }
   }
+
+  // Consent is a deliberate act: the dialog never takes focus from what the customer is doing,
+  // and a click that lands in the first moment after it appears (aimed at what was there) or
+  // that no person made (a script's synthetic click) does not count.
+  var CONSENT_ARM_DELAY = 700;
 
   function askForWriteMode(agent, timeout) {
     ui.dialogText.textContent =
       (agent || "The agent") + " asks for write mode: they could type and click on this page " +
       "with you. Private fields stay hidden and locked.";
     ui.dialog.hidden = false;
-    ui.approve.focus();
+    ui.dialogShownAt = Date.now();
+    // Allow is disabled for a moment, so that a click aimed at what was there before, or a key
+    // already on its way, cannot give consent.
+    ui.approve.disabled = true;
+    clearTimeout(ui.armTimer);
+    ui.armTimer = setTimeout(function () {
+      ui.approve.disabled = false;
+    }, CONSENT_ARM_DELAY);
     clearTimeout(ui.dialogTimer);
     ui.dialogTimer = setTimeout(closeDialog, (timeout || 30) * 1000);
+  }
+
+  function deliberate(event) {
+    return event.isTrusted && Date.now() - (ui.dialogShownAt || 0) >= CONSENT_ARM_DELAY;
   }
 
   function closeDialog() {
@@ -1102,7 +1169,8 @@ import { record } from "@rrweb/record";
       "data-testid": "cobrowse-deny-write",
       text: "Deny",
     });
-    ui.approve.addEventListener("click", function () {
+    ui.approve.addEventListener("click", function (event) {
+      if (!deliberate(event)) return;
       closeDialog();
       transport.send({ type: "write.approve" });
     });
@@ -1287,6 +1355,8 @@ import { record } from "@rrweb/record";
       console.error("[cobrowse] The embed tag has no data-site key; the widget is off.");
       return;
     }
+    watchPasswords();
+    watchNavigation();
     mount();
     var savedChat = loadChat();
     if (savedChat) {

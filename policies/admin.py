@@ -15,16 +15,22 @@ class SiteAdmin(admin.ModelAdmin):
         "origin_count",
         "write_mode_enabled",
         "submit_restricted",
+        "mask_reveals_length",
+        "kept_params_shown",
         "preview_link",
         "created",
     )
-    list_filter = ("write_mode_enabled", "submit_restricted")
+    list_filter = ("write_mode_enabled", "submit_restricted", "mask_reveals_length")
     search_fields = ("name", "key", "allowed_origins")
     readonly_fields = ("key", "embed_tag", "created")
 
     @admin.display(description="Origins")
     def origin_count(self, site: Site) -> int:
         return len(site.origins)
+
+    @admin.display(description="Kept query parameters")
+    def kept_params_shown(self, site: Site) -> str:
+        return ", ".join(site.kept_params) or "none"
 
     @admin.display(description="Embed tag")
     def embed_tag(self, site: Site) -> str:

@@ -16,10 +16,25 @@ class IsAdministrator(permissions.BasePermission):
 
 class SiteSerializer(serializers.ModelSerializer):
     origins = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    allowed_query_params = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        source="kept_params",
+        required=False,
+        help_text="Query parameters that stored and shown URLs keep; all others are dropped.",
+    )
 
     class Meta:
         model = Site
-        fields = ["key", "name", "origins", "write_mode_enabled", "submit_restricted", "created"]
+        fields = [
+            "key",
+            "name",
+            "origins",
+            "write_mode_enabled",
+            "submit_restricted",
+            "allowed_query_params",
+            "mask_reveals_length",
+            "created",
+        ]
         read_only_fields = ["key", "created"]
 
     def validate_origins(self, value: list[str]) -> list[str]:
@@ -28,12 +43,23 @@ class SiteSerializer(serializers.ModelSerializer):
         except ValueError as e:
             raise serializers.ValidationError(str(e)) from None
 
+    def validate_allowed_query_params(self, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if any(not name or set(name) & set("&=#?,") or name.split() != [name] for name in names):
+            raise serializers.ValidationError(
+                "Give parameter names only, like page or utm_source (no spaces, &, =, #, ?, ,)."
+            )
+        return list(dict.fromkeys(names))
+
     def _apply(self, instance: Site, data: dict) -> Site:
         origins = data.pop("origins", None)
+        params = data.pop("kept_params", None)
         for name, value in data.items():
             setattr(instance, name, value)
         if origins is not None:
             instance.allowed_origins = "\n".join(origins)
+        if params is not None:
+            instance.allowed_query_params = "\n".join(params)
         instance.save()
         return instance
 

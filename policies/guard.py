@@ -9,9 +9,11 @@ It keeps a light map of element nodes (tag, attributes, parent) so that selector
 set lookup.
 """
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
 
 import soupsieve
 from bs4 import BeautifulSoup, Tag
@@ -19,7 +21,7 @@ from bs4 import BeautifulSoup, Tag
 # rrweb's serialized node and event types
 DOCUMENT, DOCTYPE, ELEMENT, TEXT = 0, 1, 2, 3
 FULL_SNAPSHOT, INCREMENTAL = 2, 3
-MUTATION, INPUT = 0, 5
+MUTATION, MOUSE_INTERACTION, INPUT = 0, 2, 5
 
 MASK_ATTR = "data-cobrowse-mask"
 RESTRICT_ATTR = "data-cobrowse-restrict"
@@ -38,6 +40,21 @@ SENSITIVE_ATTRS = (
 )
 STATE_ATTRS = ("checked", "selected")
 BLOCK_KEEP_ATTRS = ("id", "class", "rr_width", "rr_height", MASK_ATTR, RESTRICT_ATTR)
+# On a masked element (and everything inside it) only these attributes pass as they are (fail
+# closed): layout and form structure, never content. SENSITIVE_ATTRS pass as ****; every other
+# attribute (data-*, href, src, srcset, rrweb's rr_dataURL, ...) is dropped.
+SAFE_ATTRS = frozenset(
+    (
+        "id", "class", "style", "type", "name", "role", "dir", "lang", "hidden", "disabled",
+        "readonly", "required", "multiple", "size", "cols", "rows", "width", "height", "for",
+        "tabindex", "autocomplete", "inputmode", "contenteditable", "spellcheck", "colspan",
+        "rowspan", "rr_width", "rr_height", "rr_scrollleft", "rr_scrolltop", MASK_ATTR,
+        RESTRICT_ATTR,
+    )
+)  # fmt: skip
+MASK_KINDS = ("input", "text", "block")
+RESTRICT_KINDS = ("control", "field")
+LABELABLE = ("input", "select", "textarea", "button", "meter", "output", "progress")
 
 
 @lru_cache(maxsize=512)
@@ -126,17 +143,59 @@ class ElementIndex:
         return sorted(found)
 
 
+MASK = "****"
+PSEUDO_STATE_ATTRS = ("checked", "disabled", "required", "readonly", "placeholder", "open", "href")
+
+
+def referenced_attributes(selectors: list[str]) -> frozenset[str]:
+    """Attribute names whose change can change what these selectors match (a superset)."""
+    text = " ".join(selectors)
+    names = {m.lower() for m in re.findall(r"\[\s*([A-Za-z_][-\w:.]*)", text)}
+    names |= {"type", MASK_ATTR, RESTRICT_ATTR}
+    if "." in text:
+        names.add("class")
+    if "#" in text:
+        names.add("id")
+    if ":" in text:
+        names.update(PSEUDO_STATE_ATTRS)
+    return frozenset(names)
+
+
 def node_id_of(value) -> int | None:
-    """rrweb node ids are integers; anything else in a frame is ignored, never used as a key."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """rrweb node ids are integers. An integral float (`11.0`) names the same node to the agent's
+    JavaScript, so it reads as that integer; anything else is no id, never used as a key."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return None
 
 
-def stars(text: str) -> str:
-    return "".join(ch if ch.isspace() else "*" for ch in text)
+def stars(text: str, reveal_length: bool = False) -> str:
+    """The mask for a value: `****` whatever its length, or one `*` per character when the site
+    allows masks to reveal the length."""
+    if reveal_length:
+        return "".join(ch if ch.isspace() else "*" for ch in text)
+    return MASK if text.strip() else text
 
 
 def is_starred(text: str) -> bool:
     return all(ch == "*" or ch.isspace() for ch in text)
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 @dataclass
@@ -156,7 +215,10 @@ class Node:
 @dataclass
 class PrivacyGuard:
     policy: dict
+    # The page the events come from: relative links are resolved against it.
+    page_url: str = ""
     elements: dict[int, Node] = field(default_factory=dict)
+    children: dict[int, list[int]] = field(default_factory=dict)  # element id -> element ids
     text_parent: dict[int, int] = field(default_factory=dict)
     masked: dict[int, str] = field(default_factory=dict)  # node id -> input | text | block
     restricted: dict[int, str] = field(default_factory=dict)  # node id -> control | field
@@ -178,6 +240,12 @@ class PrivacyGuard:
             return result
 
         mask, restrict = self.policy["mask"], self.policy["restrict"]
+        self.reveal_length = bool(self.policy.get("mask_reveals_length", False))
+        self.submit_restricted = bool(self.policy.get("submit_restricted", True))
+        self.origins = {o for o in (self.policy.get("origins") or []) if isinstance(o, str)}
+        page_origin = _origin(self.page_url) if self.page_url else None
+        if page_origin and not self.origins:
+            self.origins.add(page_origin)
         groups = [
             ("mask", "input", valid(mask["input"])),
             ("mask", "text", valid(mask["text"])),
@@ -195,93 +263,216 @@ class PrivacyGuard:
                 joined = ", ".join(selectors)
                 compiled = [(joined, compile_selector(joined))]
             self.rules.append((family, kind, compiled))
+        self.rule_attrs = referenced_attributes(
+            [s for _f, _k, selectors in groups for s in selectors]
+        )
+
+    def stars(self, text: str) -> str:
+        return stars(text, self.reveal_length)
 
     # -- events ---------------------------------------------------------------------------------
 
     def check_events(self, events: list) -> tuple[bool, list[Alert]]:
-        """Scrub a batch in place. Returns (changed, alerts); `changed` includes added marks."""
+        """Scrub a batch in place. Returns (changed, alerts); `changed` includes added marks.
+
+        Events the guard cannot judge are dropped from the list: changes before a full snapshot
+        in the same batch (they belong to the page the snapshot replaces), events naming a node
+        by anything but an integer, and events that would tell which masked option was chosen.
+        """
         changed, alerts = False, []
-        for event in events:
+        first_full = next(
+            (
+                i
+                for i, e in enumerate(events)
+                if isinstance(e, dict) and e.get("type") == FULL_SNAPSHOT
+            ),
+            -1,
+        )
+        kept = []
+        for position, event in enumerate(events):
             if not isinstance(event, dict):
+                kept.append(event)
                 continue
             kind = event.get("type")
             data = event.get("data")
             if not isinstance(data, dict):
+                kept.append(event)
                 continue
+            keep = True
             if kind == FULL_SNAPSHOT:
                 self.reset()
                 node = data.get("node")
                 if isinstance(node, dict):
-                    c, a = self.scan_tree(node, parent=None, ancestors=[])
+                    keep, c, a = self.scan_tree(node, parent=None)
                     changed |= c
                     alerts += a
             elif kind == INCREMENTAL:
-                source = data.get("source")
-                if source == INPUT:
-                    c, a = self.check_input(data)
-                elif source == MUTATION:
-                    c, a = self.check_mutation(data)
+                if position < first_full:
+                    keep = False
                 else:
-                    continue
-                changed |= c
-                alerts += a
+                    source = data.get("source")
+                    if source == INPUT:
+                        keep, c, a = self.check_input(data)
+                    elif source == MUTATION:
+                        c, a = self.check_mutation(data)
+                    elif source == MOUSE_INTERACTION:
+                        keep, c, a = self.check_interaction(data)
+                    else:
+                        c, a = False, []
+                    changed |= c
+                    alerts += a
+            if keep:
+                kept.append(event)
+            else:
+                changed = True
+        if len(kept) != len(events):
+            events[:] = kept
         return changed, alerts
 
     def reset(self) -> None:
         self.elements.clear()
+        self.children.clear()
         self.text_parent.clear()
         self.masked.clear()
         self.restricted.clear()
 
-    def check_input(self, data: dict) -> tuple[bool, list[Alert]]:
+    def mask_of(self, node_id: int | None) -> str | None:
+        """The mask covering a node: its own or an ancestor's. A node the guard does not know is
+        masked (fail closed): every node of a page arrives in a snapshot or a mutation first."""
+        if node_id is None or node_id not in self.elements:
+            return "input"
+        seen = 0
+        while node_id is not None and node_id in self.elements and seen < 1000:
+            if node_id in self.masked:
+                return self.masked[node_id]
+            if self.restricted.get(node_id) == "field":
+                return "input"
+            node_id = self.elements[node_id].parent
+            seen += 1
+        return None
+
+    def is_choice(self, node_id: int) -> bool:
+        node = self.elements.get(node_id)
+        if node is None or node.tag != "input":
+            return False
+        kind = node.attrs.get("type")
+        return isinstance(kind, str) and kind.lower() in ("radio", "checkbox")
+
+    def check_input(self, data: dict) -> tuple[bool, bool, list[Alert]]:
+        """(keep, changed, alerts) for one input event: the per-keystroke hot path."""
         node_id = node_id_of(data.get("id"))
         if node_id is None:
-            return False, []
-        if node_id not in self.masked and self.restricted.get(node_id) != "field":
-            return False, []
+            return False, True, []
+        data["id"] = node_id
+        mask = self.mask_of(node_id)
+        if not mask:
+            return True, False, []
+        if self.is_choice(node_id):
+            # Which radio or checkbox of a masked group changed tells the agent the choice.
+            return False, True, [Alert(node_id, "masked_choice_event")]
         changed = False
         text = data.get("text")
         if isinstance(text, str) and not is_starred(text):
-            data["text"] = stars(text)
+            data["text"] = self.stars(text)
+            changed = True
+        elif text is not None and not isinstance(text, str):
+            data["text"] = ""
             changed = True
         if data.get("isChecked"):
             data["isChecked"] = False
             changed = True
-        return changed, [Alert(node_id, "unmasked_input")] if changed else []
+        return True, changed, [Alert(node_id, "unmasked_input")] if changed else []
+
+    def check_interaction(self, data: dict) -> tuple[bool, bool, list[Alert]]:
+        """Clicks, focus and blur on a masked node would identify it (the chosen radio)."""
+        node_id = node_id_of(data.get("id"))
+        if node_id is None:
+            return False, True, []
+        data["id"] = node_id
+        if self.mask_of(node_id):
+            return False, True, []
+        return True, False, []
 
     def check_mutation(self, data: dict) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
-        for removed in data.get("removes") or []:
-            if isinstance(removed, dict) and node_id_of(removed.get("id")) is not None:
-                self.elements.pop(removed["id"], None)
-        for add in data.get("adds") or []:
+        removes = data.get("removes") if isinstance(data.get("removes"), list) else []
+        for removed in removes:
+            if isinstance(removed, dict):
+                removed_id = node_id_of(removed.get("id"))
+                if removed_id is not None:
+                    removed["id"] = removed_id
+                    self.forget(removed_id)
+        adds = data.get("adds") if isinstance(data.get("adds"), list) else []
+        kept_adds = []
+        for add in adds:
             if not isinstance(add, dict) or not isinstance(add.get("node"), dict):
+                kept_adds.append(add)
                 continue
             parent = node_id_of(add.get("parentId"))
-            c, a = self.scan_tree(add["node"], parent=parent, ancestors=self.ancestors(parent))
+            if parent is None:
+                changed = True
+                continue
+            add["parentId"] = parent
+            keep, c, a = self.scan_tree(add["node"], parent=parent)
             changed |= c
             alerts += a
-        for text in data.get("texts") or []:
+            if keep:
+                kept_adds.append(add)
+            else:
+                changed = True
+        if adds and len(kept_adds) != len(adds):
+            data["adds"] = kept_adds
+        texts = data.get("texts") if isinstance(data.get("texts"), list) else []
+        kept_texts = []
+        for text in texts:
             if not isinstance(text, dict):
                 continue
-            parent = self.text_parent.get(node_id_of(text.get("id")))
-            value = text.get("value")
-            if self.masks_text(parent) and isinstance(value, str) and not is_starred(value):
-                text["value"] = stars(value)
+            text_id = node_id_of(text.get("id"))
+            if text_id is None:
                 changed = True
-                alerts.append(Alert(text.get("id"), "unmasked_text"))
-        for attr in data.get("attributes") or []:
+                continue
+            text["id"] = text_id
+            kept_texts.append(text)
+            parent = self.text_parent.get(text_id)
+            value = text.get("value")
+            # A text node the guard has not seen is masked: it cannot tell whose text it is.
+            if (parent is None or self.mask_of(parent)) and isinstance(value, str):
+                if not is_starred(value):
+                    text["value"] = self.stars(value)
+                    changed = True
+                    alerts.append(Alert(text_id, "unmasked_text"))
+        if texts and len(kept_texts) != len(texts):
+            data["texts"] = kept_texts
+        attributes = data.get("attributes") if isinstance(data.get("attributes"), list) else []
+        kept_attributes = []
+        for attr in attributes:
             if not isinstance(attr, dict) or not isinstance(attr.get("attributes"), dict):
                 continue
-            c, a = self.check_attribute_change(attr)
+            keep, c, a = self.check_attribute_change(attr)
             changed |= c
             alerts += a
+            if keep:
+                kept_attributes.append(attr)
+            else:
+                changed = True
+        if attributes and len(kept_attributes) != len(attributes):
+            data["attributes"] = kept_attributes
         return changed, alerts
 
-    def check_attribute_change(self, change: dict) -> tuple[bool, list[Alert]]:
+    def forget(self, node_id: int) -> None:
+        node = self.elements.pop(node_id, None)
+        if node is not None and node.parent in self.children:
+            siblings = self.children[node.parent]
+            if node_id in siblings:
+                siblings.remove(node_id)
+        self.children.pop(node_id, None)
+        self.text_parent.pop(node_id, None)
+
+    def check_attribute_change(self, change: dict) -> tuple[bool, bool, list[Alert]]:
         node_id = node_id_of(change.get("id"))
         if node_id is None:
-            return False, []
+            return False, True, []
+        change["id"] = node_id
         node = self.elements.get(node_id)
         attrs = change["attributes"]
         if node is not None:
@@ -290,95 +481,162 @@ class PrivacyGuard:
                     node.attrs.pop(name, None)
                 elif not isinstance(value, dict):
                     node.attrs[name] = value
-            # A class or type change can bring a node under a rule (never out: masks are sticky).
-            self.classify(node_id, node, self.ancestors(node.parent))
-        changed, alerts = False, []
-        if node_id in self.masked or self.restricted.get(node_id) == "field":
-            for name in SENSITIVE_ATTRS:
-                value = attrs.get(name)
-                if isinstance(value, str) and value and not is_starred(value):
-                    attrs[name] = stars(value)
-                    changed = True
-                    alerts.append(Alert(node_id, f"unmasked_attribute:{name}"))
-            for name in STATE_ATTRS:
-                if attrs.get(name) not in (None, False):
-                    attrs[name] = None
-                    changed = True
-        return changed, alerts
+            # A class or type change can bring a node, and what is inside it, under a rule (never
+            # out: masks are sticky). Changes no selector reads (style, most often) cost nothing.
+            if any(name.lower() in self.rule_attrs for name in attrs):
+                self.reclassify(node_id)
+        mask = self.mask_of(node_id)
+        if not mask:
+            return True, False, []
+        changed, alerts = self.scrub_attrs(node_id, attrs, mask, in_snapshot=False)
+        return True, changed, alerts
 
     # -- trees ----------------------------------------------------------------------------------
 
     def ancestors(self, node_id: int | None) -> list[int]:
         chain = []
-        while node_id is not None and node_id in self.elements and len(chain) < 200:
+        while node_id is not None and node_id in self.elements and len(chain) < 1000:
             chain.append(node_id)
             node_id = self.elements[node_id].parent
         return list(reversed(chain))
 
     def masks_text(self, element_id: int | None) -> bool:
-        while element_id is not None and element_id in self.elements:
-            if self.masked.get(element_id) in ("text", "input", "block"):
-                return True
-            if self.restricted.get(element_id) == "field":
-                return True
-            element_id = self.elements[element_id].parent
-        return False
+        return bool(self.mask_of(element_id))
 
-    def scan_tree(self, root: dict, *, parent: int | None, ancestors: list[int]):
-        """Register, classify and scrub a serialized subtree whose parent is already known."""
+    def scan_tree(self, root: dict, *, parent: int | None) -> tuple[bool, bool, list[Alert]]:
+        """Register, classify and scrub a serialized subtree whose parent is already known.
+
+        Returns (keep, changed, alerts); a root without a usable id is not kept, and children
+        without one are removed from the tree.
+        """
+        root_id = node_id_of(root.get("id"))
+        if root_id is None:
+            return False, True, []
+        root["id"] = root_id
+        # A node added under itself or under one of its own descendants would make a cycle.
+        above = set(self.ancestors(parent))
+        if root_id in above:
+            return False, True, []
+        seen = {root_id}
+        changed = False
         # Register every element first so that classification sees the whole subtree.
         stack = [(root, parent)]
         order = []
         while stack:
             node, parent_id = stack.pop()
-            node_id = node_id_of(node.get("id"))
+            node_id = node["id"]
             kind = node.get("type")
-            if kind == ELEMENT and node_id is not None:
-                attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+            if kind == ELEMENT:
+                attrs = node.get("attributes")
+                if not isinstance(attrs, dict):
+                    attrs = node["attributes"] = {}
+                self.forget(node_id)
                 self.elements[node_id] = Node(
                     str(node.get("tagName", "")).lower(), attrs, parent_id
                 )
+                if parent_id is not None and parent_id in self.elements:
+                    self.children.setdefault(parent_id, []).append(node_id)
                 order.append(node)
-            elif kind == TEXT and node_id is not None and parent_id is not None:
+            elif kind == TEXT and parent_id is not None:
                 self.text_parent[node_id] = parent_id
             children = node.get("childNodes")
             if isinstance(children, list):
+                usable = []
+                for child in children:
+                    child_id = node_id_of(child.get("id")) if isinstance(child, dict) else None
+                    # Each id once per tree, never one of the tree's ancestors: no cycles.
+                    if child_id is not None and child_id not in seen and child_id not in above:
+                        seen.add(child_id)
+                        child["id"] = child_id
+                        usable.append(child)
+                if len(usable) != len(children):
+                    node["childNodes"] = children = usable
+                    changed = True
                 own = node_id if kind == ELEMENT else parent_id
                 for child in reversed(children):
-                    if isinstance(child, dict):
-                        stack.append((child, own))
+                    stack.append((child, own))
         if not order:
             # A text node added on its own: masked if its parent element is.
-            return self.scrub_loose_text(root, parent)
-        matched = self.match(order, ancestors)
-        changed, alerts = False, []
+            c, a = self.scrub_loose_text(root, parent)
+            return True, changed or c, a
+        matched = self.match(order, self.ancestors(parent))
+        for node in order:
+            self.classify_matches(node["id"], matched.get(node["id"], []))
         for node in order:
             node_id = node["id"]
-            for family, kind, _selector in matched.get(node_id, []):
-                target = self.masked if family == "mask" else self.restricted
-                target.setdefault(node_id, kind)
             if node_id not in self.masked:
                 inherited = self.inherited_mask(self.elements[node_id].parent)
                 if inherited:
                     self.masked[node_id] = inherited
-            c, a = self.scrub_element(node, matched.get(node_id, []))
+        self.cover_picture_sources([n["id"] for n in order])
+        alerts: list[Alert] = []
+        for node in order:
+            c, a = self.scrub_element(node, matched.get(node["id"], []))
             changed |= c
             alerts += a
-        return changed, alerts
+        return True, changed, alerts
+
+    def classify_matches(self, node_id: int, matches: list) -> None:
+        for family, kind, _selector in matches:
+            target = self.masked if family == "mask" else self.restricted
+            target.setdefault(node_id, kind)
+        # The widget's own marks only ever add masking (a "shown" password it remembers).
+        attrs = self.elements[node_id].attrs
+        mark = attrs.get(MASK_ATTR)
+        if isinstance(mark, str) and mark:
+            self.masked.setdefault(node_id, mark if mark in MASK_KINDS else "input")
+        mark = attrs.get(RESTRICT_ATTR)
+        if isinstance(mark, str) and mark:
+            self.restricted.setdefault(node_id, mark if mark in RESTRICT_KINDS else "field")
+
+    def cover_picture_sources(self, node_ids: list[int]) -> None:
+        """A `<picture>`'s `<source srcset>` shows the image a masked `<img>` in it hides."""
+        pictures = set()
+        for node_id in node_ids:
+            node = self.elements.get(node_id)
+            if node is None:
+                continue
+            if node.tag in ("img", "source") and node.parent in self.elements:
+                if self.elements[node.parent].tag == "picture":
+                    pictures.add(node.parent)
+        for picture in pictures:
+            kids = self.children.get(picture, [])
+            if any(self.masked.get(k) == "block" for k in kids) or self.masked.get(picture):
+                for kid in kids:
+                    if self.elements[kid].tag in ("source", "img"):
+                        self.masked[kid] = "block"
+
+    def reclassify(self, node_id: int) -> None:
+        """Match a node and its registered descendants again after its attributes changed."""
+        nodes, seen = [], set()
+        stack = [node_id]
+        while stack and len(nodes) < 100_000:
+            current = stack.pop()
+            if current in self.elements and current not in seen:
+                seen.add(current)
+                nodes.append((current, self.elements[current]))
+                stack.extend(reversed(self.children.get(current, [])))
+        matched = self.match_nodes(nodes, self.ancestors(self.elements[node_id].parent))
+        for current, _node in nodes:
+            self.classify_matches(current, matched.get(current, []))
+        for current, node in nodes:
+            if current not in self.masked:
+                inherited = self.inherited_mask(node.parent)
+                if inherited:
+                    self.masked[current] = inherited
+        self.cover_picture_sources([n for n, _ in nodes])
 
     def scrub_loose_text(self, node: dict, parent: int | None):
         value = node.get("textContent")
-        if node.get("type") == TEXT and self.masks_text(parent):
+        if node.get("type") == TEXT and self.mask_of(parent):
             if isinstance(value, str) and not is_starred(value):
-                node["textContent"] = stars(value)
+                node["textContent"] = self.stars(value)
                 return True, [Alert(node.get("id", -1), "unmasked_text")]
         return False, []
 
     def classify(self, node_id: int, node: Node, ancestors: list[int]) -> None:
         matched = self.match_nodes([(node_id, node)], ancestors)
-        for family, kind, _selector in matched.get(node_id, []):
-            target = self.masked if family == "mask" else self.restricted
-            target.setdefault(node_id, kind)
+        self.classify_matches(node_id, matched.get(node_id, []))
         if node_id not in self.masked:
             inherited = self.inherited_mask(node.parent)
             if inherited:
@@ -435,6 +693,40 @@ class PrivacyGuard:
         attrs["data-rrid"] = str(node_id)
         return soup.new_tag(node.tag or "div", attrs=attrs)
 
+    def scrub_attrs(
+        self, node_id: int, attrs: dict, mask: str, *, in_snapshot: bool, selector: str = ""
+    ) -> tuple[bool, list[Alert]]:
+        """Only harmless attributes pass on a masked element; what describes it becomes ****."""
+        changed, alerts = False, []
+        keep = BLOCK_KEEP_ATTRS if mask == "block" else SAFE_ATTRS
+        for name in list(attrs):
+            value = attrs[name]
+            lowered = name.lower()
+            if mask != "block" and lowered in SENSITIVE_ATTRS:
+                if isinstance(value, str) and value and not is_starred(value):
+                    attrs[name] = self.stars(value)
+                    changed = True
+                    alerts.append(Alert(node_id, f"unmasked_attribute:{lowered}", selector))
+                elif value is not None and not isinstance(value, str):
+                    attrs[name] = MASK
+                    changed = True
+            elif mask != "block" and lowered in STATE_ATTRS:
+                if value not in (None, False):
+                    if in_snapshot:
+                        del attrs[name]
+                    else:
+                        attrs[name] = None
+                    changed = True
+            elif lowered not in keep and value is not None:
+                if in_snapshot:
+                    del attrs[name]
+                else:
+                    attrs[name] = None
+                changed = True
+                if mask == "block":
+                    alerts.append(Alert(node_id, f"unblocked_attribute:{lowered}", selector))
+        return changed, alerts
+
     def scrub_element(self, node: dict, matches: list) -> tuple[bool, list[Alert]]:
         node_id = node["id"]
         mask = self.masked.get(node_id)
@@ -452,25 +744,20 @@ class PrivacyGuard:
             attrs[RESTRICT_ATTR] = restrict
             changed = True
         if mask == "block":
-            leaked = [k for k in attrs if k not in BLOCK_KEEP_ATTRS]
-            if leaked or node.get("childNodes"):
-                for k in leaked:
-                    del attrs[k]
+            c, a = self.scrub_attrs(node_id, attrs, "block", in_snapshot=True, selector=selector)
+            if node.get("childNodes"):
                 node["childNodes"] = []
+                c = True
+            if c:
                 changed = True
                 alerts.append(Alert(node_id, "unblocked_element", selector))
             return changed, alerts
         if mask or restrict == "field":
-            for name in SENSITIVE_ATTRS:
-                value = attrs.get(name)
-                if isinstance(value, str) and value and not is_starred(value):
-                    attrs[name] = stars(value)
-                    changed = True
-                    alerts.append(Alert(node_id, f"unmasked_attribute:{name}", selector))
-            for name in STATE_ATTRS:
-                if attrs.get(name) not in (None, False):
-                    del attrs[name]
-                    changed = True
+            c, a = self.scrub_attrs(
+                node_id, attrs, mask or "input", in_snapshot=True, selector=selector
+            )
+            changed |= c
+            alerts += a
             c, a = self.scrub_descendant_text(node, selector)
             changed |= c
             alerts += a
@@ -486,30 +773,100 @@ class PrivacyGuard:
             if child.get("type") == TEXT:
                 value = child.get("textContent")
                 if isinstance(value, str) and not is_starred(value):
-                    child["textContent"] = stars(value)
+                    child["textContent"] = self.stars(value)
                     changed = True
                     alerts.append(Alert(child.get("id", -1), "unmasked_text", selector))
             elif child.get("type") == ELEMENT:
-                attrs = child.get("attributes") or {}
-                for name in SENSITIVE_ATTRS:
-                    value = attrs.get(name)
-                    if isinstance(value, str) and value and not is_starred(value):
-                        attrs[name] = stars(value)
-                        changed = True
-                        alerts.append(Alert(child.get("id", -1), f"unmasked_attribute:{name}"))
-                for name in STATE_ATTRS:
-                    if attrs.get(name) not in (None, False):
-                        del attrs[name]
-                        changed = True
+                attrs = child.get("attributes")
+                if isinstance(attrs, dict):
+                    c, a = self.scrub_attrs(child["id"], attrs, "input", in_snapshot=True)
+                    changed |= c
+                    alerts += a
                 stack.extend(child.get("childNodes") or [])
         return changed, alerts
 
     # -- what the agent may act on ----------------------------------------------------------------
 
-    def refuses(self, node_id: int) -> str | None:
-        """Why the agent may not act on this node, or None."""
-        if node_id in self.restricted:
-            return f"restricted {self.restricted[node_id]}"
-        if node_id in self.masked:
-            return "masked field"
+    def own_refusal(self, node_id: int) -> str | None:
+        """Restricted or masked, by its own rule or an ancestor's."""
+        current: int | None = node_id
+        seen = 0
+        while current is not None and current in self.elements and seen < 1000:
+            if current in self.restricted:
+                return f"restricted {self.restricted[current]}"
+            if current in self.masked:
+                return "masked field"
+            current = self.elements[current].parent
+            seen += 1
         return None
+
+    def refuses(self, node_id) -> str | None:
+        """Why the agent may not act on this node, or None.
+
+        Refused: a node the guard does not know; a node that is, or is inside, a restricted or
+        masked element; a label (or what is inside one) for such a control; anything that would
+        submit a form (when the site restricts submits); a link that leaves the site.
+        """
+        node_id = node_id_of(node_id)
+        if node_id is None or node_id not in self.elements:
+            return "unknown element"
+        why = self.own_refusal(node_id)
+        if why:
+            return why
+        for current in reversed(self.ancestors(node_id)):
+            node = self.elements[current]
+            if node.tag == "label":
+                for control in self.label_controls(current):
+                    why = self.own_refusal(control)
+                    if why:
+                        return f"label of a {why}"
+            if self.submit_restricted and self.submits(current):
+                return "restricted control (it submits a form)"
+            if node.tag in ("a", "area") and self.leaves_site(node):
+                return "restricted control (a link off the site)"
+        return None
+
+    def label_controls(self, label_id: int) -> list[int]:
+        """The control a label labels: by its `for` attribute, else the controls inside it."""
+        target = self.elements[label_id].attrs.get("for")
+        if isinstance(target, str) and target:
+            return [n for n, node in self.elements.items() if node.attrs.get("id") == target]
+        found, stack, seen = [], list(self.children.get(label_id, [])), {label_id}
+        while stack and len(seen) < 100_000:
+            current = stack.pop()
+            if current in seen or current not in self.elements:
+                continue
+            seen.add(current)
+            if self.elements[current].tag in LABELABLE:
+                found.append(current)
+            stack.extend(self.children.get(current, []))
+        return found
+
+    def submits(self, node_id: int) -> bool:
+        """Would activating this element submit a form? (HTML: a button's missing, empty or
+        invalid type is the submit state; values compare ASCII-case-insensitively, untrimmed.)"""
+        node = self.elements[node_id]
+        kind = node.attrs.get("type")
+        kind = kind.lower() if isinstance(kind, str) else None
+        if node.tag == "input":
+            return kind in ("submit", "image")
+        if node.tag != "button" or kind in ("button", "reset"):
+            return False
+        if node.attrs.get("form") not in (None, False):
+            return True  # form="pay": a form elsewhere on the page
+        return any(self.elements[a].tag == "form" for a in self.ancestors(node.parent))
+
+    def leaves_site(self, node: Node) -> bool:
+        href = node.attrs.get("href")
+        if not isinstance(href, str):
+            href = node.attrs.get("xlink:href")
+        if not isinstance(href, str):
+            return False  # not a link
+        href = href.strip()
+        if href.startswith("#"):
+            return False
+        target = urljoin(self.page_url, href) if self.page_url else href
+        if "://" not in target and not target.startswith("//") and ":" not in target.split("/")[0]:
+            return False  # relative to a page of the site
+        origin = _origin(target)
+        return origin is None or origin not in self.origins

@@ -39,6 +39,8 @@ class SiteDict(TypedDict):
     origins: list[str]
     write_mode_enabled: bool
     submit_restricted: bool
+    allowed_query_params: list[str]
+    mask_reveals_length: bool
 
 
 class Site(models.Model):
@@ -57,6 +59,17 @@ class Site(models.Model):
     submit_restricted = models.BooleanField(
         default=True, help_text="Submit buttons are restricted for agents."
     )
+    allowed_query_params = models.TextField(
+        "allowed query parameters",
+        blank=True,
+        help_text="Names of query parameters that may be kept in stored and shown URLs, one per "
+        "line or comma separated. Empty: URLs are kept without query string (fragments never).",
+    )
+    mask_reveals_length = models.BooleanField(
+        default=False,
+        help_text="Masks show one * per character (reveals the value's length). "
+        "Off: every mask is ****.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,6 +79,9 @@ class Site(models.Model):
         return self.name
 
     def clean(self) -> None:
+        from policies.urls import parse_params
+
+        self.allowed_query_params = "\n".join(parse_params(self.allowed_query_params))
         lines = [line for line in self.allowed_origins.splitlines() if line.strip()]
         if not lines:
             raise ValidationError({"allowed_origins": "Give at least one origin."})
@@ -96,6 +112,13 @@ class Site(models.Model):
         origin = origin_of(url)
         return origin is not None and origin in self.origins
 
+    @property
+    def kept_params(self) -> list[str]:
+        """The query parameters URLs of this site keep when stored or shown."""
+        from policies.urls import parse_params
+
+        return parse_params(self.allowed_query_params)
+
     def to_dict(self) -> SiteDict:
         return {
             "key": self.key,
@@ -103,6 +126,8 @@ class Site(models.Model):
             "origins": self.origins,
             "write_mode_enabled": self.write_mode_enabled,
             "submit_restricted": self.submit_restricted,
+            "allowed_query_params": self.kept_params,
+            "mask_reveals_length": self.mask_reveals_length,
         }
 
 
@@ -132,6 +157,20 @@ def validate_selector(value: str) -> None:
 def validate_url_pattern(value: str) -> None:
     if value and not value.startswith("/") and "://" not in value:
         raise ValidationError("Start the pattern with / (a path like /checkout/*) or a full URL.")
+
+
+def _normalized_pattern(pattern: str) -> str:
+    """`https://Shop.example.com:443/x/*` -> `https://shop.example.com/x/*`: the origin part as
+    `origin_and_path` writes it, unless it holds a wildcard."""
+    scheme, _, rest = pattern.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if any(c in netloc for c in "*?["):
+        return pattern
+    try:
+        origin = normalize_origin(f"{scheme}://{netloc}")
+    except ValueError:
+        return pattern
+    return f"{origin}{slash}{path}"
 
 
 class RuleQuerySet(models.QuerySet):
@@ -164,13 +203,30 @@ class _Rule(models.Model):
         abstract = True
 
     def applies_to(self, url: str) -> bool:
+        """Match the page's normalised path (or origin and path, for a full-URL pattern), so that
+        `/demo/%61ccount/` and `/demo/x/../account/` are covered by `/demo/account/*`. Query and
+        fragment never take part. A URL that cannot be read gets every rule (fail closed)."""
         if not self.url_pattern:
             return True
         from fnmatch import fnmatchcase
-        from urllib.parse import urlsplit
 
-        target = url if "://" in self.url_pattern else urlsplit(url).path
-        return fnmatchcase(target, self.url_pattern)
+        from policies.urls import normalize_path, origin_and_path, strip_query
+
+        raw = strip_query(url.strip()).replace("\\", "/")  # as browsers read http(s) URLs
+        if not raw:
+            return False
+        if "://" not in raw and raw.startswith("/"):
+            target_origin, path = "", raw  # a bare path
+        elif (split := origin_and_path(raw)) is not None:
+            target_origin, path = split
+        else:
+            return True
+        path = normalize_path(path)
+        if "://" not in self.url_pattern:
+            return fnmatchcase(path, self.url_pattern)
+        return bool(target_origin) and fnmatchcase(
+            target_origin + path, _normalized_pattern(self.url_pattern)
+        )
 
 
 class MaskingRule(_Rule):

@@ -1,6 +1,10 @@
 import time
+from urllib.parse import urlsplit
 
+from policies.autocomplete import sensitive_selectors
+from policies.guard import MASK, SAFE_ATTRS, SENSITIVE_ATTRS
 from policies.models import Site, normalize_origin
+from policies.urls import normalize_path
 
 _ORIGIN_CACHE: dict[str, object] = {"at": 0.0, "origins": frozenset()}
 ORIGIN_CACHE_SECONDS = 5.0
@@ -35,21 +39,28 @@ def origin_is_any_site(origin: str | None) -> bool:
         return False
 
 
-# Secure defaults that no rule can turn off.
+# Secure defaults that no rule can turn off. The server is the only place that knows them: the
+# widget receives them compiled, in the policy, and the guard applies the same lists.
 DEFAULT_MASK_INPUT = [
-    "input[type=password]",
-    "input[type=hidden]",
-    'input[autocomplete^="cc-"]',
-    'input[autocomplete*=" cc-"]',
-    'input[autocomplete="one-time-code"]',
-    'input[autocomplete="new-password"]',
-    '[autocomplete^="cc-"]',
+    # `i`: HTML compares the type attribute's keywords without case (TYPE=Password).
+    "input[type=password i]",
+    "input[type=hidden i]",
+    # Fields named like a password, for a "show password" switch the widget could not see
+    # (it was flipped before the widget loaded).
+    "input[name*=passw i]",
+    "input[id*=passw i]",
+    # Card, password and one-time-code fields in every spelling the HTML spec allows.
+    *sensitive_selectors(),
 ]
+# Every route to submitting a form: submit and image inputs, and buttons of a missing, empty or
+# invalid type inside a form or pointing at one with form=. The guard also checks this in code.
+_NOT_PLAIN_BUTTON = ":not([type=button i]):not([type=reset i])"
 DEFAULT_RESTRICT_SUBMIT = [
-    "button[type=submit]",
-    "input[type=submit]",
-    "input[type=image]",
-    "form button:not([type])",
+    "button[type=submit i]",
+    "input[type=submit i]",
+    "input[type=image i]",
+    f"form button{_NOT_PLAIN_BUTTON}",
+    f"button[form]{_NOT_PLAIN_BUTTON}",
 ]
 
 
@@ -73,8 +84,16 @@ def policy_for_site(site, url: str = "") -> dict:
         "site": site.key,
         "write_mode_enabled": site.write_mode_enabled,
         "submit_restricted": site.submit_restricted,
+        "mask_reveals_length": getattr(site, "mask_reveals_length", False),
+        # Query parameters that may stay in URLs the widget reports (all others are dropped).
+        "kept_params": list(getattr(site, "kept_params", [])),
+        # The path these rules were compiled for: the widget fetches again when it changes.
+        "path": normalize_path(urlsplit(url).path or "/") if url else "",
         # Where the agent may navigate the customer in write mode.
         "origins": site.origins,
         "mask": mask,
         "restrict": restrict,
+        # What may pass on a masked element (everything else is dropped), and what passes as ****.
+        "attributes": {"safe": sorted(SAFE_ATTRS), "sensitive": list(SENSITIVE_ATTRS)},
+        "mask_text": MASK,
     }

@@ -19,4 +19,7 @@ fi
 
 scripts/install.sh
 rm -rf test-artifacts && mkdir -p test-artifacts
+echo "==> Lint and format check (ruff)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/pytest "$@"

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from policies.models import Site
 from policies.selectors import policy_for_site, site_for_key
-from sessions_app import services
+from policies.urls import clean_url, strip_query
+from sessions_app import limits, services
 from sessions_app.audit import staff_actor
 from sessions_app.models import CobrowseSession, Interaction, is_supervisor, normalize_code
 from sessions_app.realtime import (
@@ -156,10 +157,17 @@ class SessionListCreate(PublicCorsMixin, APIView):
         return self.cors(request, Response(data, status=201), site)
 
 
+def shown_session(session: CobrowseSession) -> dict:
+    """A session as the API returns it: its page without the query parameters the site drops
+    (rows stored before the site changed its list, or before URLs were cleaned, included)."""
+    data = session.to_dict()
+    return {**data, "current_url": clean_url(data["current_url"], session.site.kept_params)}
+
+
 def listed_session(session: CobrowseSession) -> dict:
     """A session as staff see it in a list: with the kind of chat or call it belongs to."""
     channel = session.interaction.channel if session.interaction_id else None
-    return {**session.to_dict(), "interaction_channel": channel}
+    return {**shown_session(session), "interaction_channel": channel}
 
 
 def _link_to_chat(session: CobrowseSession, chat: Interaction) -> None:
@@ -234,7 +242,7 @@ class Interactions(APIView):
             interactions = interactions.filter(status=wanted)
         return Response(
             [
-                {**i.to_dict(), "sessions": [s.to_dict() for s in i.cobrowse_sessions.all()]}
+                {**i.to_dict(), "sessions": [shown_session(s) for s in i.cobrowse_sessions.all()]}
                 for i in interactions[:200]
             ]
         )
@@ -309,24 +317,32 @@ class SessionDetail(APIView):
         session = _session_by_code(code)
         if session is None:
             return _error("session_not_found", "No session has this ID.", 404)
-        return Response(session.to_dict())
+        return Response(shown_session(session))
 
 
 class SessionEnd(APIView):
+    """The session's agent, supervisors and administrators end a session.
+
+    To anyone else a session that is not theirs is answered exactly like an unknown ID, and
+    counts as a wrong guess towards the join limits: this must not tell which IDs exist.
+    """
+
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=None, responses=SessionSerializer)
     def post(self, request, code: str):
         session = _session_by_code(code)
+        own = session is not None and session.agent_id == request.user.pk
+        if not (own or is_supervisor(request.user)):
+            ip = limits.client_address(request)
+            try:
+                limits.join_check(agent_id=request.user.pk, ip=ip)
+            except ServiceError as e:
+                return _error(e.code, e.message, e.http_status)
+            limits.join_failed(agent_id=request.user.pk, ip=ip)
+            session = None
         if session is None:
             return _error("session_not_found", "No session has this ID.", 404)
-        own = session.agent_id == request.user.pk
-        if not (own or is_supervisor(request.user)):
-            return _error(
-                "forbidden",
-                "Only the session's agent, supervisors and administrators can end it.",
-                403,
-            )
         if not session.is_live:
             return _error("already_ended", "This session has already ended.", 409)
         reason = (
@@ -337,7 +353,7 @@ class SessionEnd(APIView):
         by = "" if own else staff_actor(request.user)  # the audit log names who ended it
         session = services.session_end(session=session, reason=reason, by=by)
         announce_end_sync(session.pk, reason)
-        return Response(session.to_dict())
+        return Response(shown_session(session))
 
 
 class SitePolicy(PublicCorsMixin, APIView):
@@ -351,7 +367,9 @@ class SitePolicy(PublicCorsMixin, APIView):
             return _error(
                 "foreign_origin", "This page's origin is not one of the site's origins.", 403
             )
-        url = request.query_params.get("url", "")[:2000]
+        # Rules match the path only; the rest of the page's URL may hold tokens: drop it first.
+        url = request.query_params.get("url", "")
+        url = clean_url(url) or strip_query(url)[:2000]
         return self.cors(request, Response(policy_for_site(site, url)), site)
 
     def options(self, request, *args, **kwargs):

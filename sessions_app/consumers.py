@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from policies.guard import PrivacyGuard
 from policies.models import origin_of
+from policies.urls import clean_url
 from sessions_app import services
 from sessions_app.limits import FrameRate
 from sessions_app.models import CobrowseSession
@@ -218,8 +219,10 @@ class CustomerConsumer(_SessionSocket):
         self.guard = PrivacyGuard(
             await database_sync_to_async(services.session_policy)(
                 session_id=session.pk, url=session.current_url
-            )
+            ),
+            page_url=session.current_url,
         )
+        self.denied_at = float("-inf")  # loop time of the customer's last denial
         self.refused_count = -1
         self.mode = session.mode
         self.agent_id = session.agent_id
@@ -343,6 +346,7 @@ class CustomerConsumer(_SessionSocket):
         if approve:
             await self.change_mode(CobrowseSession.Mode.WRITE, by="customer")
         else:
+            self.denied_at = asyncio.get_running_loop().time()
             await self.channel_layer.group_send(
                 agent_group(self.session_id), {"type": "write.denied"}
             )
@@ -399,16 +403,17 @@ class CustomerConsumer(_SessionSocket):
         self.expected_seq = seq + 1
         if self.awaiting_snapshot and not has_snapshot:
             return  # the agent cannot apply changes to a page it has not seen
+        rewritten = False
         if has_snapshot:
             self.awaiting_snapshot = False
-            await self.record_page(events)
+            rewritten = await self.record_page(events)
         # Second line of defence: re-apply the policy; re-encode only if something changed.
         # Keystrokes cost a set lookup; whole pages run in a thread, off the event loop.
         if has_snapshot or len(text) > 65536:
             changed, alerts = await asyncio.to_thread(self.guard.check_events, events)
         else:
             changed, alerts = self.guard.check_events(events)
-        if changed:
+        if changed or rewritten:
             text = json.dumps(data, separators=(",", ":"))
         if alerts:
             await database_sync_to_async(services.privacy_alerts_record)(
@@ -470,8 +475,10 @@ class CustomerConsumer(_SessionSocket):
         self.awaiting_snapshot = True
         await self.send_json({"type": "snapshot.request", "reason": why})
 
-    async def record_page(self, events: list) -> None:
-        """A new page: remember where the customer is and load that page's policy."""
+    async def record_page(self, events: list) -> bool:
+        """A new page: remember where the customer is and load that page's policy. True when the
+        page's URL in the events was rewritten (its query and fragment dropped)."""
+        rewritten = False
         for event in events:
             if isinstance(event, dict) and event.get("type") == META:
                 meta = event.get("data") if isinstance(event.get("data"), dict) else {}
@@ -480,16 +487,23 @@ class CustomerConsumer(_SessionSocket):
                     width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
                 except (TypeError, ValueError):
                     break
+                # Path only (and the parameters the site allows): never stored, logged or shown.
+                url = clean_url(url, self.guard.policy.get("kept_params") or ())
+                if meta.get("href") != url:
+                    meta["href"] = url  # the agent's URL bar shows what is stored, no more
+                    rewritten = True
                 self.page_url = url
                 await database_sync_to_async(services.session_record_page)(
                     session_id=self.session_id, url=url, width=width, height=height
                 )
                 break
+        # The guard switches to the new page's rules before any of its events is relayed.
         policy = await database_sync_to_async(services.session_policy)(
             session_id=self.session_id, url=self.page_url
         )
-        self.guard = PrivacyGuard(policy)
+        self.guard = PrivacyGuard(policy, page_url=self.page_url)
         self.refused_count = -1
+        return rewritten
 
     # Group events
 
@@ -542,6 +556,15 @@ class CustomerConsumer(_SessionSocket):
             self.agent_seen.set()
 
     async def write_requested(self, event: dict) -> None:
+        # A request repeated right after a denial is not shown: no pressing the customer.
+        wait = settings.COBROWSE_WRITE_RETRY_AFTER_DENIAL - (
+            asyncio.get_running_loop().time() - self.denied_at
+        )
+        if wait > 0:
+            await self.channel_layer.group_send(
+                agent_group(self.session_id), {"type": "write.cooldown", "wait": wait}
+            )
+            return
         if self.write_pending:
             self.write_pending.cancel()
         self.write_pending = asyncio.ensure_future(self.lapse_write_request())
@@ -579,7 +602,8 @@ class CustomerConsumer(_SessionSocket):
         elif isinstance(command.get("checked"), bool):
             detail = "checked" if command["checked"] else "unchecked"
         if command.get("url"):
-            detail = f"{detail} {command['url']}".strip()
+            kept = self.guard.policy.get("kept_params") or ()
+            detail = f"{detail} {clean_url(command['url'], kept)}".strip()
         self.audit.append(
             {
                 "session_id": self.session_id,
@@ -613,6 +637,7 @@ class AgentConsumer(_SessionSocket):
 
     pause_task: asyncio.Task | None = None
     write_audited_at = float("-inf")  # loop time of the last write request written to the audit
+    denied_at = float("-inf")  # loop time of the customer's last denial
     # None until the customer's consumer has shared what the agent may not touch: fail closed.
     refused_ids: dict[int, str] | None = None
 
@@ -626,7 +651,7 @@ class AgentConsumer(_SessionSocket):
             return
         try:
             session = await database_sync_to_async(services.session_join)(
-                agent=user, code=code, ip=(self.scope.get("client") or [None])[0]
+                agent=user, code=code, ip=services.limits.client_address(self.scope)
             )
         except ServiceError as error:
             await self.refuse(error)
@@ -749,6 +774,11 @@ class AgentConsumer(_SessionSocket):
             )
         elif self.mode == CobrowseSession.Mode.WRITE:
             await self.send_error("already_write", "The session is already in write mode.")
+        elif (
+            wait := settings.COBROWSE_WRITE_RETRY_AFTER_DENIAL
+            - (asyncio.get_running_loop().time() - self.denied_at)
+        ) > 0:
+            await self.write_cooldown({"wait": wait})
         else:
             # Audited once per request window: repeats while one is pending are not new asks.
             now = asyncio.get_running_loop().time()
@@ -852,7 +882,15 @@ class AgentConsumer(_SessionSocket):
         self.mode = event["mode"]
         await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "mode"})
 
+    async def write_cooldown(self, event: dict) -> None:
+        await self.send_error(
+            "write_cooldown",
+            "The customer declined write mode a moment ago; you can ask again in "
+            f"{max(1, round(event['wait']))} seconds.",
+        )
+
     async def write_denied(self, event: dict) -> None:
+        self.denied_at = asyncio.get_running_loop().time()
         await self.send_json(
             {"type": "write.denied", "message": "The customer declined write mode."}
         )

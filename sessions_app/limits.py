@@ -2,8 +2,10 @@
 
 Join failures are counted in Django's cache (Redis when REDIS_URL is set, so every worker sees the
 same counts; process memory otherwise). Frame rates are counted per socket, in the consumer.
+Addresses come from `client_address`, which trusts X-Forwarded-For only as far as our proxies.
 """
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -13,6 +15,37 @@ from sessions_app.errors import ServiceError
 
 # Refusals that mean "that code was wrong": the ones someone guessing codes gets.
 GUESS_CODES = ("session_not_found", "bad_code")
+
+
+def client_address(source) -> str | None:
+    """The client's address as our own proxies saw it: an ASGI scope or an HTTP request.
+
+    Each proxy appends the address it was connected from to X-Forwarded-For, so with
+    COBROWSE_TRUSTED_PROXIES = N the N-th entry from the right is the one our outermost proxy
+    wrote; anything left of it is whatever the client sent. 0: the header is ignored and the
+    socket's peer counts. A request that did not pass all N proxies counts as its peer.
+    """
+    if isinstance(source, dict):
+        peer = (source.get("client") or [None])[0]
+        forwarded = [
+            value.decode("latin1")
+            for key, value in source.get("headers", [])
+            if key.lower() == b"x-forwarded-for"
+        ]
+    else:  # Django's request, or REST framework's wrapping it
+        peer = source.META.get("REMOTE_ADDR") or None
+        forwarded = [source.META.get("HTTP_X_FORWARDED_FOR", "")]
+    trusted = settings.COBROWSE_TRUSTED_PROXIES
+    if trusted <= 0:
+        return peer
+    entries = [entry.strip() for value in forwarded for entry in value.split(",")]
+    entries = [entry for entry in entries if entry]
+    if len(entries) < trusted:
+        return peer
+    try:
+        return str(ipaddress.ip_address(entries[-trusted]))
+    except ValueError:  # a proxy that writes ports or names: not what we were told to trust
+        return peer
 
 
 def _keys(*, agent_id: int | None, ip: str | None) -> list[tuple[str, int]]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from policies.models import PolicyVersion, PrivacyAlert, Site
 from policies.selectors import policy_for_site
+from policies.urls import clean_url, parse_params
 from sessions_app import limits
 from sessions_app.audit import Kind as AuditKind
 from sessions_app.audit import (
@@ -46,6 +47,11 @@ def _not_found() -> ServiceError:
     )
 
 
+def _kept_url(site: Site, url: str) -> str:
+    """A page of the site as we keep it: no fragment, only the query parameters the site names."""
+    return clean_url(url, site.kept_params) if site.allows_url(url) else ""
+
+
 def _new_code() -> str:
     return f"{secrets.randbelow(10**9):09d}"
 
@@ -73,7 +79,7 @@ def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
                     code=code,
                     site=site,
                     customer_token_hash=hash_token(token),
-                    current_url=url[:2000] if site.allows_url(url) else "",
+                    current_url=_kept_url(site, url),
                     policy_version=PolicyVersion.current(),
                 )
                 audit_append(
@@ -299,7 +305,7 @@ def session_record_page(*, session_id: int, url: str, width: int, height: int) -
         return
     fields = {"viewport_width": max(0, width), "viewport_height": max(0, height)}
     if session.site.allows_url(url):
-        fields["current_url"] = url[:2000]
+        fields["current_url"] = _kept_url(session.site, url)
     CobrowseSession.objects.filter(pk=session_id).update(**fields)
 
 
@@ -337,7 +343,7 @@ def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
                 node_id=alert.node_id if isinstance(alert.node_id, int) else -1,
                 kind=alert.kind[:40],
                 selector=alert.selector[:500],
-                url=url[:2000] if session.site.allows_url(url) else "",
+                url=_kept_url(session.site, url),
             )
             for alert in alerts[:100]
         )
@@ -345,7 +351,7 @@ def privacy_alerts_record(*, session_id: int, url: str, alerts: list) -> None:
             session_id=session.pk,
             kind=AuditKind.PRIVACY_ALERT,
             actor="system",
-            detail=alerts_detail(url=url if session.site.allows_url(url) else "", alerts=alerts),
+            detail=alerts_detail(url=_kept_url(session.site, url), alerts=alerts),
         )
     for alert in alerts[:20]:
         log.warning(
@@ -383,6 +389,16 @@ def agent_actions_record(*, actions: list[dict]) -> None:
     """Write a batch of audited agent actions (buffered by the consumer, off the hot path)."""
     by_session: dict[int, list[tuple[str, str, dict]]] = {}
     actors: dict[int | None, str] = {}
+    kept = {
+        pk: parse_params(params)
+        for pk, params in CobrowseSession.objects.filter(
+            pk__in={action["session_id"] for action in actions}
+        ).values_list("pk", "site__allowed_query_params")
+    }
+    # The consumer buffers the page's URL and a navigation's target as the browser gave them.
+    actions = [
+        _action_without_queries(action, kept.get(action["session_id"], [])) for action in actions
+    ]
     for action in actions:
         agent_id = action.get("agent_id")
         if agent_id not in actors:
@@ -394,6 +410,15 @@ def agent_actions_record(*, actions: list[dict]) -> None:
         AgentAction.objects.bulk_create(AgentAction(**action) for action in actions)
         for session_id, entries in by_session.items():
             audit_extend(session_id=session_id, entries=entries)
+
+
+def _action_without_queries(action: dict, kept_params: list[str]) -> dict:
+    action = {**action, "url": clean_url(action.get("url", ""), kept_params)}
+    if action.get("kind") == AgentAction.Kind.NAVIGATE:
+        how, _, to = str(action.get("detail", "")).partition(" ")
+        if to:
+            action["detail"] = f"{how} {clean_url(to, kept_params)}".strip()[:300]
+    return action
 
 
 def session_write_requested(*, session_id: int, agent_id: int) -> None:

@@ -79,8 +79,14 @@ def supervisor_end(request: HttpRequest, code: str) -> HttpResponse:
 
 def workspace_csp() -> str:
     """No script runs in the workspace but our own; the mirror (same document policy) may load
-    the customer sites' images, fonts and media, nothing else."""
+    frames, images, fonts and media from this server and the customer sites, nothing else.
+
+    Every fetch directive is written out rather than left to default-src, so that the agent's
+    browser fetches nothing from a host the customer's page names. The origins are all sites' (one
+    header for the whole workspace, whichever session it shows). Only directives Chromium knows.
+    """
     sites = " ".join(sorted(all_site_origins()))
+    own = f"'self' {sites}".strip()
     return "; ".join(
         [
             "default-src 'self'",
@@ -91,9 +97,14 @@ def workspace_csp() -> str:
             "frame-ancestors 'none'",
             # rrweb rebuilds the customer's stylesheets as inline <style> in the mirror.
             "style-src 'self' 'unsafe-inline'",
-            f"img-src 'self' data: blob: {sites}",
-            f"font-src 'self' data: {sites}",
-            f"media-src 'self' blob: {sites}",
+            f"img-src {own} data: blob:",
+            f"font-src {own} data:",
+            f"media-src {own} blob:",
+            f"frame-src {own}",
+            f"child-src {own}",
+            "fenced-frame-src 'none'",
+            "worker-src 'none'",
+            "manifest-src 'none'",
             "connect-src 'self'",
         ]
     )

@@ -105,7 +105,7 @@ def test_the_sessions_agent_may_end_it_but_another_agent_may_not(site, agent, se
     services.session_join(agent=agent, code=session.code)
     other = Client()
     other.force_login(second_agent)
-    assert other.post(f"/api/v1/sessions/{session.code}/end/").status_code == 403
+    assert other.post(f"/api/v1/sessions/{session.code}/end/").status_code == 404  # not theirs
     own = Client()
     own.force_login(agent)
     assert own.post(f"/api/v1/sessions/{session.code}/end/").json()["end_reason"] == "agent_exit"
@@ -137,3 +137,26 @@ def test_the_openapi_schema_describes_the_api(db):
     assert response.status_code == 200
     text = response.content.decode()
     assert "/api/v1/sessions/" in text and "/api/v1/sites/{key}/policy" in text
+
+
+def test_the_api_shows_session_urls_without_the_parameters_the_site_drops(site, supervisor):
+    session, _ = services.session_create(site=site)
+    # A row written before URLs were cleaned, or before the site shortened its list.
+    CobrowseSession.objects.filter(pk=session.pk).update(
+        current_url=ORIGIN + "/reset/?token=s3cret&page=2#access_token=abc"
+    )
+    client = Client()
+    client.force_login(supervisor)
+    detail = client.get(f"/api/v1/sessions/{session.code}/").json()
+    listed = client.get("/api/v1/sessions/").json()
+    assert detail["current_url"] == listed[0]["current_url"] == ORIGIN + "/reset/"
+    site.allowed_query_params = "page"
+    site.save()
+    detail = client.get(f"/api/v1/sessions/{session.code}/").json()
+    assert detail["current_url"] == ORIGIN + "/reset/?page=2"
+
+
+def test_the_widget_sends_its_url_with_the_query_and_nothing_of_it_is_kept(site):
+    response = create(Client(), {"site": site.key, "url": ORIGIN + "/a?email=x%40y.z#t=1"})
+    assert response.status_code == 201
+    assert CobrowseSession.objects.get().current_url == ORIGIN + "/a"

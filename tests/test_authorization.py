@@ -174,7 +174,8 @@ def test_another_agent_cannot_end_the_session_through_the_api(site, agent, secon
         services.session_customer_left(session_id=session.pk, channel="")
     before = state(session)
     response = logged_in(second_agent).post(f"/api/v1/sessions/{session.code}/end/")
-    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    # Answered as if the ID did not exist, so that ending is no way to find live IDs.
+    assert response.status_code == 404 and response.json()["code"] == "session_not_found"
     assert state(session) == before
 
 

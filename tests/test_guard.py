@@ -55,7 +55,7 @@ def test_an_unmasked_password_in_a_snapshot_is_scrubbed_and_reported():
     changed, alerts = guard.check_events([event])
     field = event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]
     assert changed
-    assert field["attributes"]["value"] == "*******"
+    assert field["attributes"]["value"] == "****"  # not its length
     assert field["attributes"]["data-cobrowse-mask"] == "input"
     assert [a.kind for a in alerts] == ["unmasked_attribute:value"]
     assert "hunter2" not in repr(alerts)
@@ -75,7 +75,7 @@ def test_typing_into_a_masked_field_is_scrubbed_on_the_hot_path():
     guard.check_events([snapshot(el(10, "input", {"autocomplete": "cc-number"}))])
     event = input_event(10, "4111 1111")
     changed, alerts = guard.check_events([event])
-    assert changed and event["data"]["text"] == "**** ****"
+    assert changed and event["data"]["text"] == "****"
     assert alerts[0].kind == "unmasked_input"
 
 
@@ -94,7 +94,7 @@ def test_a_field_added_later_inside_a_masked_container_is_masked():
         adds=[{"parentId": 10, "nextId": None, "node": el(11, "input", {"value": "secret"})}]
     )
     changed, alerts = guard.check_events([add])
-    assert add["data"]["adds"][0]["node"]["attributes"]["value"] == "******"
+    assert add["data"]["adds"][0]["node"]["attributes"]["value"] == "****"
     changed, alerts = guard.check_events([input_event(11, "more")])
     assert changed
 
@@ -114,7 +114,7 @@ def test_a_password_switched_to_text_stays_masked():
     guard.check_events([mutation(attributes=[{"id": 10, "attributes": {"type": "text"}}])])
     event = input_event(10, "visible?")
     guard.check_events([event])
-    assert event["data"]["text"] == "********"
+    assert event["data"]["text"] == "****"
 
 
 def test_an_element_that_gains_a_masking_class_is_masked_from_then_on():
@@ -129,10 +129,10 @@ def test_masked_text_changes_are_scrubbed():
     event = snapshot(el(10, "span", {"class": "secret-text"}, [text(11, "Jane Doe")]))
     guard.check_events([event])
     span = event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]
-    assert span["childNodes"][0]["textContent"] == "**** ***"
+    assert span["childNodes"][0]["textContent"] == "****"
     change = mutation(texts=[{"id": 11, "value": "John Roe"}])
     guard.check_events([change])
-    assert change["data"]["texts"][0]["value"] == "**** ***"
+    assert change["data"]["texts"][0]["value"] == "****"
 
 
 def test_a_blocked_image_loses_its_source_and_children():
@@ -165,7 +165,7 @@ def test_options_of_a_masked_select_are_scrubbed():
     guard.check_events([event])
     assert option["attributes"]["value"] == "****"
     assert "selected" not in option["attributes"]
-    assert option["childNodes"][0]["textContent"] == "**** ****"
+    assert option["childNodes"][0]["textContent"] == "****"
 
 
 def test_a_masked_checkbox_hides_its_state():
@@ -174,8 +174,9 @@ def test_a_masked_checkbox_hides_its_state():
         [snapshot(el(10, "input", {"type": "checkbox", "class": "private", "checked": True}))]
     )
     event = input_event(10, "on", checked=True)
-    guard.check_events([event])
-    assert event["data"]["isChecked"] is False
+    batch = [event]
+    guard.check_events(batch)
+    assert batch == [], "the event itself would tell the agent the box was ticked"
 
 
 def test_restricted_controls_and_fields_are_marked_and_refused():
@@ -222,7 +223,9 @@ def test_malformed_events_are_ignored_without_errors():
         },
         {"type": 3, "data": {"source": 5, "id": [], "text": 5}},
     ]
-    assert guard.check_events(junk) == (False, [])
+    changed, alerts = guard.check_events(junk)
+    assert alerts == []
+    assert {"type": 3, "data": {"source": 5, "id": [], "text": 5}} not in junk, "no id, no event"
 
 
 # The guard asks soupsieve only about elements that could match (policies.guard.ElementIndex);
@@ -329,3 +332,213 @@ def test_the_guard_masks_the_same_nodes_as_a_plain_soupsieve_walk():
     assert 902 in guard.restricted
     assert {145, 155} <= set(guard.restricted)
     assert all(guard.masked.get(107 + i * 10) == "text" for i in range(30))
+
+
+# Issue 10: the guard's gaps, each closed (fail closed where it cannot tell).
+
+
+def body_of(event):
+    return event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"]
+
+
+def test_a_node_id_given_as_a_float_is_the_same_node():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "input", {"class": "private"}))])
+    event = input_event(10.0, "4111111111111111")
+    guard.check_events([event])
+    assert event["data"] == {"source": 5, "id": 10, "text": "****", "isChecked": False}
+
+
+def test_events_naming_a_node_by_anything_but_an_integer_are_dropped():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "input", {}))])
+    batch = [input_event("10", "x"), input_event(10.5, "y"), input_event(True, "z")]
+    changed, _ = guard.check_events(batch)
+    assert changed and batch == []
+
+
+def test_a_snapshot_node_with_a_float_id_is_still_masked():
+    guard = PrivacyGuard(POLICY)
+    event = snapshot(el(11.0, "input", {"type": "password", "value": "hunter2"}))
+    guard.check_events([event])
+    assert body_of(event)[0]["attributes"]["value"] == "****"
+    assert body_of(event)[0]["id"] == 11
+
+
+def test_a_keystroke_before_a_full_snapshot_in_the_same_batch_is_dropped():
+    guard = PrivacyGuard(POLICY)
+    keystroke = input_event(10, "SECRET")
+    batch = [keystroke, snapshot(el(10, "input", {"class": "private"}))]
+    guard.check_events(batch)
+    assert keystroke not in batch and "SECRET" not in repr(batch)
+
+
+def test_typing_into_a_node_the_guard_never_saw_is_masked():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "input", {}))])
+    event = input_event(99, "SECRET")
+    guard.check_events([event])
+    assert event["data"]["text"] == "****"
+
+
+def test_a_field_inside_a_container_that_becomes_masked_later_is_masked():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "div", {}, [el(11, "input", {})]))])
+    guard.check_events([mutation(attributes=[{"id": 10, "attributes": {"class": "private"}}])])
+    event = input_event(11, "SECRET")
+    guard.check_events([event])
+    assert event["data"]["text"] == "****"
+    assert guard.refuses(11) == "masked field"
+
+
+def test_a_rule_with_an_ancestor_applies_when_the_ancestor_gains_its_class_later():
+    policy = {**POLICY, "mask": {**POLICY["mask"], "input": [".billing input"]}}
+    guard = PrivacyGuard(policy)
+    guard.check_events([snapshot(el(10, "form", {}, [el(11, "div", {}, [el(12, "input")])]))])
+    guard.check_events([mutation(attributes=[{"id": 10, "attributes": {"class": "billing"}}])])
+    assert 12 in guard.masked
+
+
+def test_style_changes_do_not_rematch_the_subtree():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "div", {}, [el(11, "input", {})]))])
+    before = sum(guard.hits.values())
+    guard.check_events([mutation(attributes=[{"id": 10, "attributes": {"style": "top:1px"}}])])
+    assert sum(guard.hits.values()) == before
+    assert "style" not in guard.rule_attrs
+
+
+def test_a_source_or_srcset_set_later_on_a_masked_image_is_dropped():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "img", {"class": "id-card"}))])
+    change = mutation(
+        attributes=[{"id": 10, "attributes": {"src": "/passport.png", "srcset": "/p.png 2x"}}]
+    )
+    guard.check_events([change])
+    assert change["data"]["attributes"][0]["attributes"] == {"src": None, "srcset": None}
+
+
+def test_a_picture_source_does_not_show_the_masked_image_it_holds():
+    guard = PrivacyGuard(POLICY)
+    source = el(11, "source", {"srcset": "/passport.webp"})
+    event = snapshot(el(10, "picture", {}, [source, el(12, "img", {"class": "id-card"})]))
+    guard.check_events([event])
+    assert "srcset" not in source["attributes"]
+    assert source["attributes"]["data-cobrowse-mask"] == "block"
+
+
+def test_only_harmless_attributes_pass_on_a_masked_field():
+    guard = PrivacyGuard(POLICY)
+    attrs = {
+        "class": "private",
+        "id": "card",
+        "data-card": "4111",
+        "data-value": "4111",
+        "placeholder": "4111 1111 1111 1111",
+        "aria-description": "ends in 1111",
+        "href": "/pay?card=4111",
+    }
+    event = snapshot(el(10, "input", attrs))
+    guard.check_events([event])
+    kept = body_of(event)[0]["attributes"]
+    assert kept == {
+        "class": "private",
+        "id": "card",
+        "data-value": "****",
+        "placeholder": "****",
+        "aria-description": "****",
+        "data-cobrowse-mask": "input",
+    }
+
+
+def test_the_widgets_own_mask_mark_is_honoured():
+    guard = PrivacyGuard(POLICY)
+    shown = el(10, "input", {"type": "text", "value": "hunter2", "data-cobrowse-mask": "input"})
+    event = snapshot(shown)
+    guard.check_events([event])
+    assert shown["attributes"]["value"] == "****"
+    keystroke = input_event(10, "hunter22")
+    guard.check_events([keystroke])
+    assert keystroke["data"]["text"] == "****"
+
+
+def test_masks_reveal_the_length_only_when_the_site_allows_it():
+    guard = PrivacyGuard({**POLICY, "mask_reveals_length": True})
+    guard.check_events([snapshot(el(10, "input", {"class": "private"}))])
+    event = input_event(10, "4111 1111")
+    guard.check_events([event])
+    assert event["data"]["text"] == "**** ****"
+
+
+def test_clicks_and_focus_on_a_masked_radio_never_reach_the_agent():
+    guard = PrivacyGuard(POLICY)
+    group = [el(10 + i, "input", {"type": "radio", "class": "private"}) for i in range(3)]
+    guard.check_events([snapshot(*group)])
+    batch = [
+        {"type": 3, "data": {"source": 2, "type": 5, "id": 11}},  # focus
+        {"type": 3, "data": {"source": 2, "type": 2, "id": 11, "x": 1, "y": 1}},  # click
+        input_event(11, "on", checked=True),
+        input_event(10, "on", checked=False),
+    ]
+    guard.check_events(batch)
+    assert batch == []
+
+
+SUBMITTING_PAGE = [
+    el(
+        20,
+        "form",
+        {"id": "pay"},
+        [
+            el(21, "button", {}, [el(22, "span", {}, [text(23, "Pay")])]),
+            el(24, "button", {"type": ""}),
+            el(25, "button", {"type": "bogus"}),
+            el(26, "button", {"type": " button"}),
+            el(27, "button", {"type": "BUTTON"}),
+            el(28, "input", {"type": "IMAGE"}),
+            el(29, "input", {"name": "city"}),
+        ],
+    ),
+    el(30, "button", {"form": "pay"}),
+    el(31, "button", {}),  # no form owner: submits nothing
+    el(32, "label", {"for": "secret"}, [text(33, "Secret")]),
+    el(34, "input", {"id": "secret", "class": "private", "type": "checkbox"}),
+    el(35, "label", {}, [el(36, "b"), el(37, "input", {"type": "radio", "class": "private"})]),
+    el(38, "div", {"class": "danger"}, [el(39, "span")]),
+    el(40, "a", {"href": "https://elsewhere.example/"}, [el(41, "span")]),
+    el(42, "area", {"href": "//elsewhere.example/map"}),
+    el(43, "a", {"xlink:href": "https://elsewhere.example/svg"}),
+    el(44, "a", {"href": "/demo/products/"}),
+    el(45, "a", {"href": "javascript:alert(1)"}),
+    el(46, "a", {"href": "#top"}),
+]
+
+
+def test_every_route_to_a_restricted_control_or_a_submission_is_refused():
+    policy = {**POLICY, "origins": ["https://shop.example"], "submit_restricted": True}
+    guard = PrivacyGuard(policy, page_url="https://shop.example/demo/checkout/")
+    guard.check_events([snapshot(*SUBMITTING_PAGE)])
+    refused = {n for n in guard.elements if n >= 20 and guard.refuses(n)}
+    assert refused == {21, 22, 24, 25, 26, 28, 30, 32, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 45}
+    assert guard.refuses(99) == "unknown element"
+    assert guard.refuses(32).startswith("label of a")
+
+
+def test_a_site_that_lifts_the_submit_restriction_lets_buttons_submit():
+    policy = {**POLICY, "origins": ["https://shop.example"], "submit_restricted": False}
+    policy["restrict"] = {"control": [".danger"], "field": []}
+    guard = PrivacyGuard(policy, page_url="https://shop.example/demo/checkout/")
+    guard.check_events([snapshot(*SUBMITTING_PAGE)])
+    assert guard.refuses(21) is None and guard.refuses(30) is None
+    assert guard.refuses(40) is not None, "links off the site stay refused"
+
+
+def test_a_node_added_under_itself_or_its_own_descendant_is_dropped():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "label", {}, [el(11, "span")]))])
+    loop = mutation(adds=[{"parentId": 11, "node": el(10, "label", {}, [el(10, "input")])}])
+    twice = mutation(adds=[{"parentId": 11, "node": el(12, "b", {}, [el(12, "i")])}])
+    guard.check_events([loop, twice])
+    assert loop["data"]["adds"] == []
+    assert twice["data"]["adds"][0]["node"]["childNodes"] == []
+    assert guard.refuses(10) is None and guard.ancestors(12) == [2, 3, 10, 11, 12]

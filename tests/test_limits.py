@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from sessions_app import services
+from sessions_app import limits, services
 from sessions_app.errors import ServiceError
 from sessions_app.models import CobrowseSession
 from tests.test_consumers import (
@@ -192,3 +192,130 @@ async def test_a_flooding_agent_is_told_and_its_pointer_works_again_later(site, 
             break
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+# ---------------------------------------------------------------------------------------------
+# Ending a session by its ID: no oracle, and the same limits as joining
+# ---------------------------------------------------------------------------------------------
+
+
+def _end(user, code: str, **headers):
+    client = Client()
+    client.force_login(user)
+    return client.post(f"/api/v1/sessions/{code}/end/", **headers)
+
+
+@pytest.mark.django_db
+def test_ending_someone_elses_session_looks_exactly_like_an_unknown_id(agent, second_agent, site):
+    session, _ = services.session_create(site=site)
+    services.session_join(agent=agent, code=session.code)
+    waiting, _ = services.session_create(site=site)
+    foreign = _end(second_agent, session.code)
+    unassigned = _end(second_agent, waiting.code)
+    unknown = _end(second_agent, WRONG_CODE)
+    assert foreign.status_code == unassigned.status_code == unknown.status_code == 404
+    assert foreign.content == unassigned.content == unknown.content
+    session.refresh_from_db()
+    assert session.status == CobrowseSession.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_wrong_ends_count_towards_the_join_limit(agent, second_agent, site, settings):
+    settings.COBROWSE_JOIN_FAILURES_PER_AGENT = 3
+    session, _ = services.session_create(site=site)
+    services.session_join(agent=agent, code=session.code)
+    assert _end(second_agent, WRONG_CODE).status_code == 404
+    assert _end(second_agent, session.code).status_code == 404
+    assert _guess(second_agent) == "session_not_found"  # a wrong join: the third failure
+    refused = _end(second_agent, session.code)
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
+    assert _end(second_agent, WRONG_CODE).status_code == 429
+    assert _guess(second_agent, code=session.code) == "too_many_attempts"  # and joins too
+    session.refresh_from_db()
+    assert session.status == CobrowseSession.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_wrong_ends_count_per_address_too(agent, second_agent, site, settings):
+    settings.COBROWSE_JOIN_FAILURES_PER_AGENT = 100
+    settings.COBROWSE_JOIN_FAILURES_PER_IP = 2
+    for user in (agent, second_agent):
+        assert _end(user, WRONG_CODE, REMOTE_ADDR="10.7.7.7").status_code == 404
+    assert _end(agent, WRONG_CODE, REMOTE_ADDR="10.7.7.7").status_code == 429
+    assert _guess(second_agent, ip="10.7.7.7") == "too_many_attempts"
+    assert _end(agent, WRONG_CODE, REMOTE_ADDR="10.8.8.8").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_sessions_agent_and_supervisors_end_it_whatever_the_count(
+    agent, second_agent, supervisor, site, settings
+):
+    settings.COBROWSE_JOIN_FAILURES_PER_AGENT = 1
+    settings.COBROWSE_JOIN_FAILURES_PER_IP = 1
+    first, _ = services.session_create(site=site)
+    services.session_join(agent=agent, code=first.code)
+    second, _ = services.session_create(site=site)
+    _end(second_agent, WRONG_CODE)  # the address is over its limit now
+    assert _end(agent, first.code).json()["end_reason"] == "agent_exit"
+    assert _end(supervisor, second.code).json()["end_reason"] == "ended_by_staff"
+    assert _end(supervisor, WRONG_CODE).status_code == 404  # unknown is unknown, to them too
+
+
+# ---------------------------------------------------------------------------------------------
+# The client's address: what the trusted proxy saw, not what the client wrote
+# ---------------------------------------------------------------------------------------------
+
+
+def _scope(peer: str | None, *forwarded: str) -> dict:
+    return {
+        "client": [peer, 5000] if peer else None,
+        "headers": [(b"x-forwarded-for", value.encode()) for value in forwarded],
+    }
+
+
+@pytest.mark.parametrize(
+    "trusted,peer,forwarded,address",
+    [
+        (0, "10.0.0.5", ["6.6.6.6"], "10.0.0.5"),  # no proxy: the header is the client's say
+        (1, "127.0.0.1", ["6.6.6.6, 203.0.113.7"], "203.0.113.7"),
+        (1, "127.0.0.1", ["6.6.6.6", "203.0.113.7"], "203.0.113.7"),  # two header lines
+        (1, "127.0.0.1", ["203.0.113.7"], "203.0.113.7"),
+        (2, "127.0.0.1", ["6.6.6.6, 203.0.113.7, 10.1.1.1"], "203.0.113.7"),
+        (2, "127.0.0.1", ["203.0.113.7"], "127.0.0.1"),  # did not pass both proxies
+        (1, "127.0.0.1", [], "127.0.0.1"),  # straight to daphne
+        (1, "127.0.0.1", ["6.6.6.6, not-an-address"], "127.0.0.1"),
+        (1, "127.0.0.1", ["2001:DB8::1"], "2001:db8::1"),
+        (0, None, [], None),
+    ],
+)
+def test_the_client_address_is_the_one_the_trusted_proxy_added(
+    settings, trusted, peer, forwarded, address
+):
+    settings.COBROWSE_TRUSTED_PROXIES = trusted
+    assert limits.client_address(_scope(peer, *forwarded)) == address
+
+
+def test_http_requests_are_read_the_same_way(settings, rf):
+    request = rf.post("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.COBROWSE_TRUSTED_PROXIES = 0
+    assert limits.client_address(request) == "127.0.0.1"
+    settings.COBROWSE_TRUSTED_PROXIES = 1
+    assert limits.client_address(request) == "203.0.113.7"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_forged_forwarded_for_does_not_escape_the_address_limit(
+    agent, second_agent, settings
+):
+    settings.COBROWSE_TRUSTED_PROXIES = 1
+    settings.COBROWSE_JOIN_FAILURES_PER_AGENT = 100
+    settings.COBROWSE_JOIN_FAILURES_PER_IP = 2
+    for user, forged in ((agent, "1.1.1.1"), (second_agent, "2.2.2.2"), (agent, "3.3.3.3")):
+        ws = await agent_socket(user, WRONG_CODE)
+        # What daphne --proxy-headers puts here: the left-most entry, which the client wrote.
+        ws.scope["client"] = [forged, 0]
+        ws.scope["headers"].append((b"x-forwarded-for", f"{forged}, 203.0.113.7".encode()))
+        await ws.connect()
+        frame = await ws.receive_json_from()
+        await ws.disconnect()
+    assert frame["code"] == "too_many_attempts"

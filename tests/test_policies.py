@@ -31,23 +31,42 @@ def test_every_save_changes_the_policy_version_and_sessions_record_it(site):
     assert session.policy_version == PolicyVersion.current()
 
 
+def _judge(policy, *elements):
+    """Run the compiled policy through the guard on a page of these (tag, attrs) elements."""
+    from policies.guard import PrivacyGuard
+
+    children = [
+        {"type": 2, "id": 10 + i, "tagName": tag, "attributes": dict(attrs), "childNodes": []}
+        for i, (tag, attrs) in enumerate(elements)
+    ]
+    body = {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": children}
+    doc = {"type": 0, "id": 1, "childNodes": [body]}
+    guard = PrivacyGuard(policy)
+    guard.check_events([{"type": 2, "data": {"node": doc}}])
+    return guard
+
+
 def test_secure_defaults_are_always_in_the_policy(site):
-    policy = policy_for_site(site)
-    for selector in (
-        "input[type=password]",
-        "input[type=hidden]",
-        'input[autocomplete="one-time-code"]',
-        'input[autocomplete="new-password"]',
-    ):
-        assert selector in policy["mask"]["input"]
-    assert "button[type=submit]" in policy["restrict"]["control"]
+    guard = _judge(
+        policy_for_site(site),
+        ("input", {"type": "PassWord"}),
+        ("input", {"type": "hidden"}),
+        ("input", {"autocomplete": "section-login ONE-TIME-CODE"}),
+        ("input", {"autocomplete": "section-signup new-password"}),
+        ("input", {"autocomplete": "billing CC-CSC"}),
+        ("input", {"name": "user_password"}),
+        ("input", {"name": "city"}),
+    )
+    assert set(guard.masked) == {10, 11, 12, 13, 14, 15}
 
 
 def test_a_site_can_lift_the_submit_restriction(site):
+    page = [("form", {}), ("input", {"type": "submit"}), ("button", {"form": "f"})]
+    assert set(_judge(policy_for_site(site), *page).restricted) == {11, 12}
     site.submit_restricted = False
     site.save()
-    assert "button[type=submit]" not in policy_for_site(site)["restrict"]["control"]
-    assert "input[type=password]" in policy_for_site(site)["mask"]["input"]
+    assert _judge(policy_for_site(site), *page).restricted == {}
+    assert "input[type=password i]" in policy_for_site(site)["mask"]["input"]
 
 
 def test_rules_apply_by_site_url_pattern_and_enabled_flag(site):
@@ -146,7 +165,7 @@ def test_the_admin_preview_shows_the_page_as_the_agent_sees_it_and_lints_rules(a
     page = response.content.decode()
     assert response.status_code == 200
     assert "123-45-6789" not in page.split('id="html"')[1].split("</textarea>")[1]
-    assert "*" * 11 in page
+    assert "****" in page and "*" * 11 not in page, "the mask does not tell the length"
     assert "Rule <code>.nowhere</code> matches nothing on this page" in page
     assert "steal()" not in page.split("</textarea>")[1]
     assert "alert(1)" not in page.split("</textarea>")[1]
@@ -160,3 +179,124 @@ def test_the_admin_preview_can_render_a_demo_page(administrator, site):
     page = response.content.decode()
     assert "data-cobrowse-restrict=&quot;control&quot;" in page  # the Place order button
     assert "data-cobrowse-mask=&quot;input&quot;" in page  # the card fields
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/demo/account/",
+        "/demo/%61ccount/",
+        "/demo/x/../account/",
+        "/demo/x/%2e%2e/account/",
+        "//demo//account/",
+        "/demo%2Faccount/",
+        "/demo\\account\\",
+        "/demo/account/?tab=card#iban",
+    ],
+)
+def test_url_scoped_rules_match_the_normalised_path(site, path):
+    MaskingRule.objects.create(
+        site=site, selector="#iban", kind="input", url_pattern="/demo/account/*"
+    )
+    assert "#iban" in policy_for_site(site, ORIGIN + path)["mask"]["input"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/demo/accounts/", "/demo/x/account/", "/demo/", "/?next=/demo/account/"]
+)
+def test_url_scoped_rules_do_not_match_other_paths(site, path):
+    MaskingRule.objects.create(
+        site=site, selector="#iban", kind="input", url_pattern="/demo/account/*"
+    )
+    assert "#iban" not in policy_for_site(site, ORIGIN + path)["mask"]["input"]
+
+
+@pytest.mark.parametrize(
+    "url,applies",
+    [
+        (ORIGIN + "/checkout/pay", True),
+        ("https://SHOP.example.com:443/checkout/%70ay", True),
+        (ORIGIN + "/x/../checkout/pay?step=2#card", True),
+        ("https://other.example.com/checkout/pay", False),
+        (ORIGIN + "/account/?r=https://shop.example.com/checkout/pay", False),
+    ],
+)
+def test_full_url_patterns_match_origin_and_normalised_path_without_the_query(site, url, applies):
+    rule = RestrictionRule(
+        site=site, selector="#pay", url_pattern="https://Shop.example.com/checkout/*"
+    )
+    assert rule.applies_to(url) is applies
+
+
+def test_a_url_that_cannot_be_read_gets_every_url_scoped_rule(site):
+    rule = MaskingRule(site=site, selector="#iban", url_pattern="/demo/account/*")
+    assert rule.applies_to("http://[::1") is True
+    assert rule.applies_to("") is False  # no page yet: only the rules for every page
+
+
+def test_the_policy_endpoint_matches_rules_on_the_url_without_its_query(site):
+    MaskingRule.objects.create(
+        site=site, selector="#iban", kind="input", url_pattern="/demo/account/*"
+    )
+    response = Client().get(
+        f"/api/v1/sites/{site.key}/policy",
+        {"url": ORIGIN + "/demo/%61ccount/?reset_token=s3cret#access_token=abc"},
+        HTTP_ORIGIN=ORIGIN,
+    )
+    assert response.status_code == 200
+    assert "#iban" in response.json()["mask"]["input"]
+    assert "s3cret" not in response.content.decode() and "abc" not in response.content.decode()
+
+
+def test_sites_name_the_query_parameters_they_keep(administrator):
+    client = admin_client(administrator)
+    response = client.post(
+        "/api/v1/sites/",
+        data=json.dumps(
+            {
+                "name": "Bank",
+                "origins": ["https://bank.example.com"],
+                "allowed_query_params": ["page", " q "],
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert response.json()["allowed_query_params"] == ["page", "q"]
+    assert response.json()["mask_reveals_length"] is False
+    site = Site.objects.get(name="Bank")
+    assert site.kept_params == ["page", "q"]
+    patched = client.patch(
+        f"/api/v1/sites/{site.key}/",
+        data=json.dumps({"allowed_query_params": [], "mask_reveals_length": True}),
+        content_type="application/json",
+    )
+    assert patched.json()["allowed_query_params"] == []
+    site.refresh_from_db()
+    assert site.kept_params == [] and site.mask_reveals_length is True
+    bad = client.patch(
+        f"/api/v1/sites/{site.key}/",
+        data=json.dumps({"allowed_query_params": ["a=b"]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+
+
+def test_the_admin_shows_the_url_and_mask_settings(administrator, site):
+    client = admin_client(administrator)
+    page = client.get(f"/admin/policies/site/{site.pk}/change/").content.decode()
+    assert 'name="allowed_query_params"' in page and 'name="mask_reveals_length"' in page
+    response = client.post(
+        f"/admin/policies/site/{site.pk}/change/",
+        {
+            "name": site.name,
+            "allowed_origins": ORIGIN,
+            "write_mode_enabled": "on",
+            "submit_restricted": "on",
+            "allowed_query_params": "page, q\nutm_source",
+        },
+    )
+    assert response.status_code == 302
+    site.refresh_from_db()
+    assert site.kept_params == ["page", "q", "utm_source"]
+    assert "page, q, utm_source" in client.get("/admin/policies/site/").content.decode()

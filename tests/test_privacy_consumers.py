@@ -76,7 +76,7 @@ async def test_an_unmasked_card_number_is_scrubbed_before_the_agent_and_reported
     await customer.send_json_to({"type": "events", "seq": 1, "events": page(CARD)})
     frame = await agent_ws.receive_from()
     assert SECRET not in frame
-    assert '"value":"****************"' in frame
+    assert '"value":"****"' in frame  # masks do not tell the length
     await customer.send_json_to(
         {
             "type": "events",

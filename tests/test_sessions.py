@@ -4,8 +4,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from policies.guard import Alert
+from policies.models import PrivacyAlert
 from sessions_app import services
-from sessions_app.models import CobrowseSession, format_code, hash_token
+from sessions_app.models import AgentAction, AuditEntry, CobrowseSession, format_code, hash_token
 from sessions_app.services import ServiceError
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +197,61 @@ def test_ending_a_session_records_why(site, agent):
     services.session_join(agent=agent, code=session.code)
     ended = services.session_end(session=session, reason="agent_exit")
     assert ended.status == "ended" and ended.end_reason == "agent_exit" and ended.ended_at
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs are kept as origin and path; only the parameters the site names survive
+# ---------------------------------------------------------------------------------------------
+
+TOKENED = "https://shop.example.com/checkout/?reset_token=s3cret&page=2#access_token=abc"
+
+
+def test_a_sessions_url_is_stored_without_query_or_fragment(site):
+    session, _ = start(site, url=TOKENED)
+    assert session.current_url == "https://shop.example.com/checkout/"
+    services.session_record_page(session_id=session.pk, url=TOKENED + "x", width=800, height=600)
+    session.refresh_from_db()
+    assert session.current_url == "https://shop.example.com/checkout/"
+
+
+def test_a_site_may_keep_named_query_parameters(site):
+    site.allowed_query_params = "page"
+    site.save()
+    session, _ = start(site, url=TOKENED)
+    assert session.current_url == "https://shop.example.com/checkout/?page=2"
+
+
+def test_agent_actions_and_privacy_alerts_keep_no_query_or_fragment(site, agent):
+    session, _ = start(site)
+    services.session_join(agent=agent, code=session.code)
+    base = {"session_id": session.pk, "agent_id": agent.pk, "node_id": 5, "target": "a"}
+    services.agent_actions_record(
+        actions=[
+            {**base, "kind": "click", "detail": "", "url": TOKENED, "created": timezone.now()},
+            {
+                **base,
+                "kind": "navigate",
+                "detail": f"url {TOKENED}",
+                "url": TOKENED,
+                "created": timezone.now(),
+            },
+        ]
+    )
+    services.privacy_alerts_record(
+        session_id=session.pk,
+        url=TOKENED,
+        alerts=[Alert(node_id=5, kind="input_value", selector="#x")],
+    )
+    stored = [
+        *AgentAction.objects.filter(session=session).values_list("url", "detail"),
+        *PrivacyAlert.objects.filter(session=session).values_list("url", "selector"),
+        *AuditEntry.objects.filter(session=session).values_list("detail", "kind"),
+    ]
+    assert stored
+    for row in stored:
+        assert (
+            "s3cret" not in str(row) and "access_token" not in str(row) and "page=2" not in str(row)
+        )
+    assert (
+        AgentAction.objects.get(kind="navigate").detail == "url https://shop.example.com/checkout/"
+    )

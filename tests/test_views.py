@@ -3,6 +3,7 @@ from channels.testing import HttpCommunicator
 from django.test import Client
 
 from cobrowse.asgi import application
+from policies.models import Site
 from sessions_app import services
 
 
@@ -90,3 +91,27 @@ def test_the_workspace_sends_a_strict_content_security_policy(agent, site):
     assert "script-src 'self'" in csp and "'unsafe-eval'" not in csp
     assert "object-src 'none'" in csp
     assert "https://shop.example.com" in csp  # the customer's images may show in the mirror
+
+
+@pytest.mark.django_db
+def test_the_mirror_may_load_frames_images_media_and_fonts_only_from_the_server_and_the_sites(
+    agent, site
+):
+    Site.objects.create(name="Bank", allowed_origins="https://bank.example.com:8443")
+    client = Client()
+    client.force_login(agent)
+    header = client.get("/workspace/")["Content-Security-Policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in header.split(";")}
+    sites = ["https://bank.example.com:8443", "https://shop.example.com"]
+    for name in ("frame-src", "child-src"):
+        assert directives[name] == ["'self'", *sites]
+    for name, schemes in (
+        ("img-src", ["data:", "blob:"]),
+        ("font-src", ["data:"]),
+        ("media-src", ["blob:"]),
+    ):
+        assert directives[name] == ["'self'", *sites, *schemes]
+    assert directives["default-src"] == directives["connect-src"] == ["'self'"]
+    for name in ("worker-src", "manifest-src", "fenced-frame-src", "object-src"):
+        assert directives[name] == ["'none'"]
+    assert "*" not in header and "http:" not in directives["img-src"]

@@ -244,3 +244,76 @@ async def test_only_the_sessions_agent_can_command_the_page(site, agent, second_
     assert CobrowseSession.Mode.WRITE == (await reload(session)).mode
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+async def test_a_request_repeated_right_after_a_denial_is_refused_and_not_shown(
+    site, agent, settings
+):
+    settings.COBROWSE_WRITE_RETRY_AFTER_DENIAL = 30
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.send_json_to({"type": "write.request"})
+    await customer.receive_json_from()
+    await customer.send_json_to({"type": "write.deny"})
+    assert (await agent_ws.receive_json_from())["type"] == "write.denied"
+    await agent_ws.send_json_to({"type": "write.request"})
+    error = await agent_ws.receive_json_from()
+    assert error["code"] == "write_cooldown" and "seconds" in error["message"]
+    assert await customer.receive_nothing(timeout=0.3), "the customer is not asked again"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_a_request_after_the_cooldown_is_shown_again(site, agent, settings):
+    settings.COBROWSE_WRITE_RETRY_AFTER_DENIAL = 0
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    for _ in range(2):
+        await agent_ws.send_json_to({"type": "write.request"})
+        assert (await customer.receive_json_from())["type"] == "write.request"
+        await customer.send_json_to({"type": "write.deny"})
+        assert (await agent_ws.receive_json_from())["type"] == "write.denied"
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+NESTED = {
+    "type": 2,
+    "id": 20,
+    "tagName": "form",
+    "attributes": {"id": "pay"},
+    "childNodes": [
+        {
+            "type": 2,
+            "id": 21,
+            "tagName": "button",
+            "attributes": {"type": "bogus"},
+            "childNodes": [{"type": 2, "id": 22, "tagName": "span", "attributes": {}}],
+        }
+    ],
+}
+LINK_OFF_SITE = {
+    "type": 2,
+    "id": 23,
+    "tagName": "area",
+    "attributes": {"href": "https://elsewhere.example/"},
+    "childNodes": [],
+}
+
+
+async def test_commands_that_would_submit_or_leave_the_site_are_refused_by_the_server(site, agent):
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    await customer.send_json_to(page_with(NAME, NESTED, LINK_OFF_SITE))
+    await agent_ws.receive_json_from()
+    await agent_ws.send_json_to({"type": "write.request"})
+    await customer.receive_json_from()
+    await customer.send_json_to({"type": "write.approve"})
+    for ws in (customer, agent_ws):
+        assert (await ws.receive_json_from())["type"] == "mode"
+    for node_id in (22, 21, 23, 999):
+        await agent_ws.send_json_to({"type": "click", "id": node_id, "x": 1, "y": 1})
+        error = await agent_ws.receive_json_from()
+        assert error["code"] in ("restricted", "refused_by_page"), error
+    assert await customer.receive_nothing(timeout=0.2), "nothing reached the page"
+    await agent_ws.send_json_to({"type": "click", "id": 10, "x": 1, "y": 1})
+    assert (await customer.receive_json_from())["type"] == "agent.command"
+    await customer.disconnect()
+    await agent_ws.disconnect()

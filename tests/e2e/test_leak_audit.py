@@ -83,11 +83,12 @@ def test_no_secret_reaches_the_agent_the_wire_the_database_or_the_logs(
     expect(customer.locator("#lab-rule")).to_have_value("SECRETRULE1")
 
     # The agent's mirror shows asterisks, grey areas and boxes.
-    expect(view.locator("#lab-rule")).to_have_value("*" * len("SECRETRULE1"))
-    expect(view.locator("#lab-toggle")).to_have_value("*" * len("SECRETTOGGLE3MORE"))
-    expect(view.locator("#lab-editable")).to_have_text("*" * len("SECRETEDIT9"))
-    expect(view.locator("#lab-text")).to_have_text("*" * len("SECRETTEXT13"))
-    expect(view.locator("#lab-restricted")).to_have_value("*" * len("SECRETRESTRICTED16"))
+    # Masks do not tell the value's length: every one is ****.
+    expect(view.locator("#lab-rule")).to_have_value("****")
+    expect(view.locator("#lab-toggle")).to_have_value("****")
+    expect(view.locator("#lab-editable")).to_have_text("****")
+    expect(view.locator("#lab-text")).to_have_text("****")
+    expect(view.locator("#lab-restricted")).to_have_value("****")
     image = view.locator("img.private-image")  # rrweb keeps only the class of a blocked node
     assert image.get_attribute("src") is None
     assert image.evaluate("i => getComputedStyle(i).backgroundColor") == "rgb(208, 213, 221)"
