@@ -973,9 +973,21 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     target.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // Back and forward stay on the site: the Navigation API lists only this origin's entries, so
+  // an entry before (or after) the current one is a page of the site.
+  function historyStep(step) {
+    var nav = window.navigation;
+    if (!nav || !nav.currentEntry) return refuse("This browser cannot tell where that leads.");
+    var index = nav.currentEntry.index + step;
+    if (index < 0 || index >= nav.entries().length) {
+      return refuse(step < 0 ? "Going back would leave the site." : "Going forward would leave the site.");
+    }
+    history.go(step);
+  }
+
   function navigate(command) {
-    if (command.action === "back") history.back();
-    else if (command.action === "forward") history.forward();
+    if (command.action === "back") historyStep(-1);
+    else if (command.action === "forward") historyStep(1);
     else if (command.action === "refresh") location.reload();
     else if (command.action === "url") {
       if (!policy.sameSite(command.url)) return refuse("That address is outside the site.");

@@ -132,3 +132,55 @@ def test_the_agent_switches_back_to_pointer_mode(server, customer, agent_page, l
         "aria-checked", "false"
     )
     expect(widget(customer).get_by_role("status").filter(has_text="switched back")).to_have_count(1)
+
+
+def test_the_consent_dialog_never_takes_the_keys_the_customer_is_typing(
+    server, customer, agent_page, live, request
+):
+    customer.locator("#name").click()
+    customer.keyboard.type("Ada")
+    ask_for_write_mode(agent_page, customer)
+    # The customer goes on typing, spaces and Enter-free, right as the dialog appears.
+    customer.keyboard.type(" King Lovelace")
+    expect(customer.locator("#name")).to_have_value("Ada King Lovelace")
+    assert customer.evaluate("document.activeElement.id") == "name", "focus stayed in the field"
+    allow = widget(customer).get_by_test_id("cobrowse-approve-write")
+    expect(allow).to_be_visible()
+    # A script's click on Allow (the page's, or anything not the customer) is no consent.
+    customer.evaluate(
+        "document.querySelector('cobrowse-widget').shadowRoot"
+        ".querySelector('[data-testid=cobrowse-approve-write]').click()"
+    )
+    customer.wait_for_timeout(300)
+    toggle = agent_page.get_by_test_id("write-mode-toggle")
+    expect(toggle).to_have_attribute("aria-checked", "false")
+    screenshot(request, customer_dialog=customer)
+    allow.click()  # the customer's own, deliberate click
+    expect(toggle).to_have_attribute("aria-checked", "true")
+
+
+def test_a_request_right_after_a_denial_is_refused_for_a_while(server, customer, agent_page, live):
+    ask_for_write_mode(agent_page, customer)
+    widget(customer).get_by_test_id("cobrowse-deny-write").click()
+    toggle = agent_page.get_by_test_id("write-mode-toggle")
+    expect(toggle).to_have_attribute("aria-checked", "false")
+    expect(toggle).not_to_have_text("Asking the customer…")
+    toggle.click()
+    expect(agent_page.get_by_text("you can ask again in", exact=False)).to_be_visible()
+    expect(widget(customer).get_by_test_id("cobrowse-approve-write")).to_be_hidden()
+
+
+def test_back_and_forward_never_take_the_customer_off_the_site(server, customer, agent_page):
+    customer.goto(server.agent_base + "/accounts/login/")  # a page of another origin came first
+    code = start_cobrowse(customer, server.customer_base + "/demo/checkout/")
+    login(agent_page, server.agent_base, "agent1")
+    join(agent_page, code)
+    expect(mirror(agent_page).locator("#name")).to_be_visible()
+    approve(agent_page, customer)
+    agent_page.get_by_test_id("nav-back").click()
+    expect(agent_page.locator("#session-banner")).to_contain_text("Going back would leave the site")
+    agent_page.get_by_test_id("nav-forward").click()
+    expect(agent_page.locator("#session-banner")).to_contain_text("forward would leave the site")
+    assert customer.url == server.customer_base + "/demo/checkout/"
+    agent_page.get_by_test_id("exit-session").click()
+    expect(agent_page.locator("#session-status")).to_have_text("Ended")
