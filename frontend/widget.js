@@ -361,7 +361,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       .then(function (loaded) {
         starting = false;
         if (state.status !== "active" && state.status !== "waiting") return;
-        policy = createPolicy(loaded.raw, wasPassword, loaded.pathname);
+        policy = createPolicy(loaded.raw, wasPasswordField, loaded.pathname);
         if (location.pathname !== policy.pathname) {
           snapshot(); // the page moved on while the policy loaded: load the new page's
           return;
@@ -518,7 +518,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     if (data.source === SOURCE_MOUSE_INTERACTION) {
       // Clicks, focus and blur on a masked node identify it: never sent.
       var touched = record.mirror.getNode(data.id);
-      if (!touched || isMasked(touched)) return false;
+      if (!touched || isMasked(touched) || policy.labelsMasked(touched)) return false;
     }
     if (data.source === SOURCE_MUTATION) {
       data.adds = data.adds.filter(function (add) {
@@ -527,7 +527,9 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
           hiddenIds.add(add.node.id);
           return false;
         }
-        protectTree(add.node);
+        // A node added on its own inherits its parent's mask (across shadow roots and frames,
+        // where rrweb's own check stops).
+        protectTree(add.node, containerKind(record.mirror.getNode(add.parentId)));
         return true;
       });
       data.texts.forEach(function (t) {
@@ -538,7 +540,13 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       data.attributes.forEach(function (a) {
         var node = record.mirror.getNode(a.id);
         var kind = node && node.nodeType === 1 ? policy.maskKind(node) : "input";
-        if (kind) policy.scrubAttributes(a.attributes, false, kind);
+        if (kind) {
+          policy.scrubAttributes(a.attributes, false, kind);
+          // A class or style that changes with the value (a chosen radio card, a validation
+          // state) tells the agent about it: changes on masked nodes are not sent.
+          delete a.attributes["class"];
+          delete a.attributes.style;
+        }
         if (node && node.nodeType === 1) markAttributes(node, a.attributes);
       });
       data.removes = data.removes.filter(function (r) {
@@ -573,6 +581,25 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
   // Fields that were a password at any moment this page was open, whether or not co-browse had
   // started: a "show password" switch never reveals them. Watched from the moment the widget loads.
   var wasPassword = new WeakSet();
+  // ... and by name and id, for a page that replaces the field with a new one to "show" it.
+  var passwordNames = new Set();
+  var passwordIds = new Set();
+
+  function wasPasswordField(element) {
+    if (wasPassword.has(element)) return true;
+    if (element.localName !== "input") return false;
+    var name = element.getAttribute("name");
+    var id = element.getAttribute("id");
+    return (!!name && passwordNames.has(name)) || (!!id && passwordIds.has(id));
+  }
+
+  function rememberAsPassword(element) {
+    wasPassword.add(element);
+    var name = element.getAttribute && element.getAttribute("name");
+    var id = element.getAttribute && element.getAttribute("id");
+    if (name) passwordNames.add(name);
+    if (id) passwordIds.add(id);
+  }
 
   // The policy fetched when this page's socket opened, used if it is still fresh when the agent
   // asks for the page; an older one is fetched again (an administrator may have changed rules).
@@ -616,7 +643,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 
   function rememberPassword(element) {
     if (element && element.nodeType === 1 && element.localName === "input") {
-      if ((element.getAttribute("type") || "").toLowerCase() === "password") wasPassword.add(element);
+      if ((element.getAttribute("type") || "").toLowerCase() === "password") rememberAsPassword(element);
     }
   }
 
@@ -624,13 +651,11 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     doc = doc || document;
     if (doc.__cobrowsePasswords) return;
     doc.__cobrowsePasswords = true;
-    doc.querySelectorAll("input[type=password i]").forEach(function (el) {
-      wasPassword.add(el);
-    });
+    doc.querySelectorAll("input[type=password i]").forEach(rememberAsPassword);
     // Every switch of a type attribute in the document, with the value it had before.
     new MutationObserver(function (records) {
       records.forEach(function (r) {
-        if (r.oldValue && r.oldValue.toLowerCase() === "password") wasPassword.add(r.target);
+        if (r.oldValue && r.oldValue.toLowerCase() === "password") rememberAsPassword(r.target);
         rememberPassword(r.target);
       });
     }).observe(doc, {
@@ -653,12 +678,50 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     }, true);
   }
 
+  // Every navigation of this window (or a same-origin frame) that no person started, shortly after
+  // an agent's command: a form submission (any route, any timing: requestSubmit() after an await,
+  // form.submit() through a saved reference) or a page leaving the site is cancelled.
+  function guardNavigations(win) {
+    var nav = win.navigation;
+    if (!nav || nav.__cobrowseGuard) return;
+    nav.__cobrowseGuard = true;
+    nav.addEventListener("navigate", function (event) {
+      if (!policy || !event.cancelable || !agentsDoing()) return;
+      var submits = !!event.formData && policy.submitRestricted;
+      var leaves = !policy.sameSite(event.destination.url);
+      if (!submits && !leaves) return;
+      event.preventDefault();
+      refuse(submits ? "Only the customer can submit this form." : "That would take the page off the site.");
+    });
+  }
+
   function watchFrame(frame) {
     try {
+      if (frame.contentWindow) {
+        guardNavigations(frame.contentWindow);
+        guardSubmissions(frame.contentWindow);
+      }
       if (frame.contentDocument) watchPasswords(frame.contentDocument);
     } catch (e) {
       /* a cross-origin frame is not ours to read, nor recorded */
     }
+  }
+
+  // The mask covering what is added into this node: an element's own, a shadow root's host's, a
+  // frame document's <iframe>'s; a parent rrweb no longer knows is masked.
+  function containerKind(node) {
+    if (!node) return "input";
+    if (node.nodeType === 1) return policy.maskKind(node);
+    if (node.nodeType === 11) return node.host ? policy.maskKind(node.host) : null;
+    if (node.nodeType === 9) {
+      try {
+        var frame = node.defaultView && node.defaultView.frameElement;
+        return frame ? policy.maskKind(frame) : null;
+      } catch (e) {
+        return "input";
+      }
+    }
+    return null;
   }
 
   function markAttributes(element, attrs) {
@@ -882,15 +945,22 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
   // True while an agent's command runs: whatever the page does in response (a submit handler,
   // form.submit(), requestSubmit()) is the agent's doing and is held to the same rules.
   var applyingCommand = false;
+  // What the page does a little later (after an await, a timer) still counts as the agent's: for
+  // this long after a command, navigations no person started are held to the same rules.
+  var AGENT_AFTERMATH = 1500;
+  var agentActedAt = -Infinity;
 
   function applyCommand(command) {
     if (state.mode !== "write") return refuse("The page is not in write mode.");
     if (!policy) return refuse("The page is still loading.");
     if (command.type === "navigate") return navigate(command);
     var target = record.mirror.getNode(command.id);
-    var why = policy.refusal(target, command.type);
+    // Setting a checked state clicks the element: it is held to the rules of a click.
+    var acts = command.type === "input" && typeof command.checked === "boolean" ? "click" : command.type;
+    var why = policy.refusal(target, acts);
     if (why) return refuse(why);
     applyingCommand = true;
+    agentActedAt = Date.now();
     var restore = holdSubmissions();
     try {
       runCommand(target, command);
@@ -921,33 +991,66 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 
   // form.submit() fires no submit event: while a command runs, both routes are refused.
   function holdSubmissions() {
-    var proto = HTMLFormElement.prototype;
-    var submit = proto.submit;
-    var requestSubmit = proto.requestSubmit;
-    proto.submit = function () {
-      refuse("Only the customer can submit this form.");
-    };
-    proto.requestSubmit = function () {
-      refuse("Only the customer can submit this form.");
-    };
+    var restores = [window];
+    document.querySelectorAll("iframe").forEach(function (frame) {
+      try {
+        if (frame.contentWindow && frame.contentWindow.HTMLFormElement) restores.push(frame.contentWindow);
+      } catch (e) {
+        /* cross-origin: not ours */
+      }
+    });
+    restores = restores.map(function (win) {
+      var proto = win.HTMLFormElement.prototype;
+      var saved = { submit: proto.submit, requestSubmit: proto.requestSubmit, reset: proto.reset };
+      ["submit", "requestSubmit", "reset"].forEach(function (name) {
+        proto[name] = function () {
+          refuse("Only the customer can " + (name === "reset" ? "reset" : "submit") + " this form.");
+        };
+      });
+      return function () {
+        proto.submit = saved.submit;
+        proto.requestSubmit = saved.requestSubmit;
+        proto.reset = saved.reset;
+      };
+    });
     return function () {
-      proto.submit = submit;
-      proto.requestSubmit = requestSubmit;
+      restores.forEach(function (restore) {
+        restore();
+      });
     };
   }
 
-  // Any submission that starts while an agent's command runs (Enter, a script reacting to the
-  // agent's input) is cancelled before the page or the form's server sees it.
-  document.addEventListener(
-    "submit",
-    function (event) {
-      if (!applyingCommand || !policy || !policy.submitRestricted) return;
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      refuse("Only the customer can submit this form.");
-    },
-    true
-  );
+  // The customer's own hand: a real key or pointer press since the agent's last command makes
+  // what follows the customer's doing again.
+  var customerActedAt = -Infinity;
+
+  // Is what the page is doing now the agent's doing? While a command runs, and for a moment
+  // after it (a script's await or timer), unless the customer has acted since.
+  function agentsDoing() {
+    if (applyingCommand) return true;
+    return Date.now() - agentActedAt < AGENT_AFTERMATH && customerActedAt < agentActedAt;
+  }
+
+  // Any submission or reset that starts as the agent's doing (Enter, a script reacting to the
+  // agent's input, requestSubmit() after an await) is cancelled before the page's own handlers
+  // (window capture runs first) or the form's server see it.
+  function guardSubmissions(win) {
+    if (win.__cobrowseSubmitGuard) return;
+    win.__cobrowseSubmitGuard = true;
+    ["submit", "reset"].forEach(function (name) {
+      win.addEventListener(name, function (event) {
+        if (!policy || !policy.submitRestricted || !agentsDoing()) return;
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        refuse("Only the customer can " + name + " this form.");
+      }, true);
+    });
+    ["pointerdown", "keydown", "touchstart"].forEach(function (name) {
+      win.addEventListener(name, function (event) {
+        if (event.isTrusted) customerActedAt = Date.now();
+      }, true);
+    });
+  }
 
   // Native setters plus input/change events, so that framework-driven pages react.
   function setValue(target, command) {
@@ -1369,6 +1472,8 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     }
     watchPasswords();
     watchNavigation();
+    guardNavigations(window);
+    guardSubmissions(window);
     mount();
     var savedChat = loadChat();
     if (savedChat) {

@@ -223,6 +223,8 @@ class PrivacyGuard:
     masked: dict[int, str] = field(default_factory=dict)  # node id -> input | text | block
     restricted: dict[int, str] = field(default_factory=dict)  # node id -> control | field
     hits: Counter = field(default_factory=Counter)  # selector -> elements matched (policy lint)
+    # ("name" | "id", value) of fields that were passwords on this page, whatever replaced them.
+    password_fields: set = field(default_factory=set)
 
     # Preview and lint count matches per selector; live sessions run one selector list per
     # (family, kind), which is several times faster on large pages.
@@ -240,6 +242,13 @@ class PrivacyGuard:
             return result
 
         mask, restrict = self.policy["mask"], self.policy["restrict"]
+        frames = self.policy.get("frames") or {}
+
+        def in_frames(family: str, kind: str) -> list[str]:
+            # Rules for other paths apply inside frames (their documents hang under <iframe>).
+            listed = (frames.get(family) or {}).get(kind) or []
+            return [f"iframe :is({s})" for s in listed if isinstance(s, str)]
+
         self.reveal_length = bool(self.policy.get("mask_reveals_length", False))
         self.submit_restricted = bool(self.policy.get("submit_restricted", True))
         self.origins = {o for o in (self.policy.get("origins") or []) if isinstance(o, str)}
@@ -247,11 +256,11 @@ class PrivacyGuard:
         if page_origin and not self.origins:
             self.origins.add(page_origin)
         groups = [
-            ("mask", "input", valid(mask["input"])),
-            ("mask", "text", valid(mask["text"])),
-            ("mask", "block", valid(mask["block"])),
-            ("restrict", "field", valid(restrict["field"])),
-            ("restrict", "control", valid(restrict["control"])),
+            ("mask", "input", valid(mask["input"] + in_frames("mask", "input"))),
+            ("mask", "text", valid(mask["text"] + in_frames("mask", "text"))),
+            ("mask", "block", valid(mask["block"] + in_frames("mask", "block"))),
+            ("restrict", "field", valid(restrict["field"] + in_frames("restrict", "field"))),
+            ("restrict", "control", valid(restrict["control"] + in_frames("restrict", "control"))),
         ]
         self.rules = []
         for family, kind, selectors in groups:
@@ -351,6 +360,20 @@ class PrivacyGuard:
             seen += 1
         return None
 
+    def remember_password(self, node: Node) -> None:
+        """Names and ids of fields that were passwords: a page may replace the field to show it."""
+        kind = node.attrs.get("type")
+        if node.tag == "input" and isinstance(kind, str) and kind.lower() == "password":
+            for attr in ("name", "id"):
+                value = node.attrs.get(attr)
+                if isinstance(value, str) and value:
+                    self.password_fields.add((attr, value))
+
+    def was_password(self, node: Node) -> bool:
+        if node.tag != "input" or not self.password_fields:
+            return False
+        return any((attr, node.attrs.get(attr)) in self.password_fields for attr in ("name", "id"))
+
     def is_choice(self, node_id: int) -> bool:
         node = self.elements.get(node_id)
         if node is None or node.tag != "input":
@@ -389,9 +412,16 @@ class PrivacyGuard:
         if node_id is None:
             return False, True, []
         data["id"] = node_id
-        if self.mask_of(node_id):
+        if self.mask_of(node_id) or self.labels_masked(node_id):
             return False, True, []
         return True, False, []
+
+    def labels_masked(self, node_id: int) -> bool:
+        """A click on a label of a masked control chooses it as surely as one on the input."""
+        for current in reversed(self.ancestors(node_id)):
+            if self.elements[current].tag == "label":
+                return any(self.mask_of(c) for c in self.label_controls(current))
+        return False
 
     def check_mutation(self, data: dict) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
@@ -481,6 +511,7 @@ class PrivacyGuard:
                     node.attrs.pop(name, None)
                 elif not isinstance(value, dict):
                     node.attrs[name] = value
+            self.remember_password(node)
             # A class or type change can bring a node, and what is inside it, under a rule (never
             # out: masks are sticky). Changes no selector reads (style, most often) cost nothing.
             if any(name.lower() in self.rule_attrs for name in attrs):
@@ -489,6 +520,11 @@ class PrivacyGuard:
         if not mask:
             return True, False, []
         changed, alerts = self.scrub_attrs(node_id, attrs, mask, in_snapshot=False)
+        # A class or style that changes with the value (a chosen radio card, a validation state)
+        # tells the agent about it: changes on masked nodes are not relayed.
+        for name in [n for n in attrs if n.lower() in ("class", "style")]:
+            del attrs[name]
+            changed = True
         return True, changed, alerts
 
     # -- trees ----------------------------------------------------------------------------------
@@ -530,7 +566,8 @@ class PrivacyGuard:
                 attrs = node.get("attributes")
                 if not isinstance(attrs, dict):
                     attrs = node["attributes"] = {}
-                self.forget(node_id)
+                if node_id in self.elements:
+                    self.forget(node_id)  # moved: out of its old place first
                 self.elements[node_id] = Node(
                     str(node.get("tagName", "")).lower(), attrs, parent_id
                 )
@@ -580,6 +617,10 @@ class PrivacyGuard:
         for family, kind, _selector in matches:
             target = self.masked if family == "mask" else self.restricted
             target.setdefault(node_id, kind)
+        node = self.elements[node_id]
+        self.remember_password(node)
+        if self.was_password(node):
+            self.masked.setdefault(node_id, "input")
         # The widget's own marks only ever add masking (a "shown" password it remembers).
         attrs = self.elements[node_id].attrs
         mark = attrs.get(MASK_ATTR)
@@ -594,9 +635,9 @@ class PrivacyGuard:
         pictures = set()
         for node_id in node_ids:
             node = self.elements.get(node_id)
-            if node is None:
+            if node is None or (node.tag != "img" and node.tag != "source"):
                 continue
-            if node.tag in ("img", "source") and node.parent in self.elements:
+            if node.parent in self.elements:
                 if self.elements[node.parent].tag == "picture":
                     pictures.add(node.parent)
         for picture in pictures:
@@ -849,8 +890,8 @@ class PrivacyGuard:
         kind = node.attrs.get("type")
         kind = kind.lower() if isinstance(kind, str) else None
         if node.tag == "input":
-            return kind in ("submit", "image")
-        if node.tag != "button" or kind in ("button", "reset"):
+            return kind in ("submit", "image", "reset")  # a reset wipes what the customer typed
+        if node.tag != "button" or kind == "button":
             return False
         if node.attrs.get("form") not in (None, False):
             return True  # form="pay": a form elsewhere on the page
@@ -865,6 +906,13 @@ class PrivacyGuard:
         href = href.strip()
         if href.startswith("#"):
             return False
+        if "\\" in href or any(ord(ch) < 0x21 for ch in href):
+            return True  # browsers read `\` as `/`: `/\\evil.example/` is another host
+        try:
+            if urlsplit(urljoin(self.page_url, href) if self.page_url else href).username:
+                return True  # `https://evil.example\@shop.example/` and user-info tricks
+        except ValueError:
+            return True
         target = urljoin(self.page_url, href) if self.page_url else href
         if "://" not in target and not target.startswith("//") and ":" not in target.split("/")[0]:
             return False  # relative to a page of the site

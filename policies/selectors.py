@@ -47,18 +47,23 @@ DEFAULT_MASK_INPUT = [
     "input[type=hidden i]",
     # Fields named like a password, for a "show password" switch the widget could not see
     # (it was flipped before the widget loaded).
-    "input[name*=passw i]",
-    "input[id*=passw i]",
+    "input[name*=pass i]",
+    "input[id*=pass i]",
+    "input[name*=pwd i]",
+    "input[id*=pwd i]",
     # Card, password and one-time-code fields in every spelling the HTML spec allows.
     *sensitive_selectors(),
 ]
 # Every route to submitting a form: submit and image inputs, and buttons of a missing, empty or
-# invalid type inside a form or pointing at one with form=. The guard also checks this in code.
-_NOT_PLAIN_BUTTON = ":not([type=button i]):not([type=reset i])"
+# invalid type inside a form or pointing at one with form=. Reset routes too: they wipe what the
+# customer typed. The guard also checks this in code.
+_NOT_PLAIN_BUTTON = ":not([type=button i])"
 DEFAULT_RESTRICT_SUBMIT = [
     "button[type=submit i]",
+    "button[type=reset i]",
     "input[type=submit i]",
     "input[type=image i]",
+    "input[type=reset i]",
     f"form button{_NOT_PLAIN_BUTTON}",
     f"button[form]{_NOT_PLAIN_BUTTON}",
 ]
@@ -73,12 +78,22 @@ def policy_for_site(site, url: str = "") -> dict:
         "control": list(DEFAULT_RESTRICT_SUBMIT) if site.submit_restricted else [],
         "field": [],
     }
+    # Same-origin frames show pages of other paths: in them every URL-scoped rule applies,
+    # whatever its pattern (fail closed).
+    frames: dict = {
+        "mask": {"input": [], "text": [], "block": []},
+        "restrict": {"control": [], "field": []},
+    }
     for rule in MaskingRule.objects.for_site(site):
         if rule.applies_to(url):
             mask[rule.kind].append(rule.selector)
+        elif rule.url_pattern:
+            frames["mask"][rule.kind].append(rule.selector)
     for rule in RestrictionRule.objects.for_site(site):
         if rule.applies_to(url):
             restrict[rule.kind].append(rule.selector)
+        elif rule.url_pattern:
+            frames["restrict"][rule.kind].append(rule.selector)
     return {
         "version": PolicyVersion.current(),
         "site": site.key,
@@ -93,6 +108,7 @@ def policy_for_site(site, url: str = "") -> dict:
         "origins": site.origins,
         "mask": mask,
         "restrict": restrict,
+        "frames": frames,
         # What may pass on a masked element (everything else is dropped), and what passes as ****.
         "attributes": {"safe": sorted(SAFE_ATTRS), "sensitive": list(SENSITIVE_ATTRS)},
         "mask_text": MASK,

@@ -273,7 +273,11 @@ def varied_page():
                     el(
                         103 + i * 10,
                         "input",
-                        {"type": ["password", "text", "PASSWORD", "checkbox"][i % 4], "id": "Phone"}
+                        # Passwords get ids of their own: the guard remembers a password's id.
+                        {
+                            "type": ["password", "text", "PASSWORD", "checkbox"][i % 4],
+                            "id": "Phone" if i % 2 else f"pw{i}",
+                        }
                         | ({"checked": True} if i % 5 == 0 else {})
                         | ({"autocomplete": "cc-number"} if i % 6 == 0 else {}),
                     ),
@@ -542,3 +546,76 @@ def test_a_node_added_under_itself_or_its_own_descendant_is_dropped():
     assert loop["data"]["adds"] == []
     assert twice["data"]["adds"][0]["node"]["childNodes"] == []
     assert guard.refuses(10) is None and guard.ancestors(12) == [2, 3, 10, 11, 12]
+
+
+def test_rules_for_other_paths_apply_inside_frames():
+    policy = {**POLICY, "frames": {"mask": {"input": ["#iban"]}, "restrict": {}}}
+    guard = PrivacyGuard(policy)
+    guard.check_events([snapshot(el(10, "input", {"id": "iban"}), el(11, "iframe"))])
+    frame_doc = {
+        "type": 0,
+        "id": 20,
+        "childNodes": [el(21, "html", {}, [el(22, "input", {"id": "iban"})])],
+    }
+    guard.check_events([mutation(adds=[{"parentId": 11, "node": frame_doc}])])
+    assert 10 not in guard.masked, "on the page itself the rule is for another path"
+    assert 22 in guard.masked
+
+
+def test_a_click_on_the_label_of_a_masked_radio_never_reaches_the_agent():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events(
+        [
+            snapshot(
+                el(10, "label", {"for": "gold"}, [text(11, "Gold")]),
+                el(12, "input", {"id": "gold", "type": "radio", "class": "private"}),
+            )
+        ]
+    )
+    batch = [{"type": 3, "data": {"source": 2, "type": 2, "id": 10, "x": 1, "y": 1}}]
+    guard.check_events(batch)
+    assert batch == []
+
+
+def test_class_and_style_changes_on_masked_nodes_are_not_relayed():
+    guard = PrivacyGuard(POLICY)
+    card = el(11, "label", {"class": "opt"}, [el(12, "input", {"type": "radio"})])
+    guard.check_events([snapshot(el(10, "div", {"class": "private"}, [card]))])
+    change = mutation(
+        attributes=[{"id": 11, "attributes": {"class": "opt is-checked", "style": "--v:'4111'"}}]
+    )
+    guard.check_events([change])
+    assert change["data"]["attributes"][0]["attributes"] == {}
+
+
+def test_a_password_replaced_by_a_new_text_field_of_the_same_name_stays_masked():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events([snapshot(el(10, "input", {"type": "password", "name": "pass"}))])
+    shown = el(11, "input", {"type": "text", "name": "pass", "value": "hunter2"})
+    guard.check_events(
+        [mutation(removes=[{"parentId": 3, "id": 10}], adds=[{"parentId": 3, "node": shown}])]
+    )
+    assert shown["attributes"]["value"] == "****"
+
+
+def test_reset_buttons_are_refused_with_the_submits():
+    guard = PrivacyGuard({**POLICY, "origins": ["https://shop.example"]})
+    form = el(
+        20, "form", {}, [el(21, "button", {"type": "reset"}), el(22, "input", {"type": "RESET"})]
+    )
+    guard.check_events([snapshot(form)])
+    assert guard.refuses(21) and guard.refuses(22)
+
+
+def test_links_that_browsers_read_as_another_host_are_refused():
+    policy = {**POLICY, "origins": ["https://shop.example"]}
+    hrefs = [
+        "/\\evil.example/",
+        "\\\\evil.example/",
+        "https:\\\\evil.example/",
+        "https://evil.example\\@shop.example/",
+        "https://user@shop.example/",
+    ]
+    guard = PrivacyGuard(policy, page_url="https://shop.example/demo/")
+    guard.check_events([snapshot(*[el(30 + i, "a", {"href": h}) for i, h in enumerate(hrefs)])])
+    assert all(guard.refuses(30 + i) for i in range(len(hrefs)))

@@ -51,7 +51,8 @@ export function composedClosest(element, selector) {
   return null;
 }
 
-// `pathname`: the path the policy was fetched for (rules are per path).
+// `pathname`: the path the policy was fetched for (rules are per path). `wasPassword(element)`:
+// whether the field is, or replaced, one that was a password at some moment.
 export function createPolicy(raw, wasPassword, pathname) {
   var block = raw.mask.block || [];
   var policy = {
@@ -72,6 +73,21 @@ export function createPolicy(raw, wasPassword, pathname) {
     origins: raw.origins || [location.origin],
     submitRestricted: raw.submit_restricted !== false,
   };
+  // Same-origin frames show pages of other paths: every URL-scoped rule of the site applies in
+  // them, whatever its pattern (fail closed; the server does the same).
+  var frames = raw.frames || { mask: {}, restrict: {} };
+  policy.frameMask = {
+    input: join(frames.mask.input),
+    text: join(frames.mask.text),
+    block: join(frames.mask.block),
+    field: join(frames.restrict.field),
+    control: join(frames.restrict.control),
+  };
+
+  function inFrame(node) {
+    return node.ownerDocument !== document;
+  }
+
   // rrweb masks the text of these (and of their descendants) as it serializes.
   policy.maskTextSelector = join([policy.maskInput, policy.field, policy.text]);
   policy.maskTextOrBlock = join([policy.text, policy.block]);
@@ -96,12 +112,18 @@ export function createPolicy(raw, wasPassword, pathname) {
     }
     for (var node = element; node; node = composedParent(node)) {
       if (node.nodeType !== 1) continue;
-      if (wasPassword.has(node)) return "input";
+      if (wasPassword(node)) return "input";
       var mark = node.getAttribute(MASK_ATTR);
       if (mark) return mark;
       if (safeMatches(node, policy.block)) return "block";
       if (safeMatches(node, policy.text)) return "text";
       if (safeMatches(node, policy.maskInput) || safeMatches(node, policy.field)) return "input";
+      if (inFrame(node)) {
+        var f = policy.frameMask;
+        if (safeMatches(node, f.block)) return "block";
+        if (safeMatches(node, f.text)) return "text";
+        if (safeMatches(node, f.input) || safeMatches(node, f.field)) return "input";
+      }
     }
     return null;
   };
@@ -115,8 +137,22 @@ export function createPolicy(raw, wasPassword, pathname) {
       if (node.nodeType !== 1) continue;
       if (safeMatches(node, policy.field)) return "field";
       if (safeMatches(node, policy.control)) return "control";
+      if (inFrame(node)) {
+        if (safeMatches(node, policy.frameMask.field)) return "field";
+        if (safeMatches(node, policy.frameMask.control)) return "control";
+      }
     }
     return null;
+  };
+
+  // A label of a masked control: clicking it chooses the option as surely as clicking the input.
+  policy.labelsMasked = function (element) {
+    for (var node = element; node; node = composedParent(node)) {
+      if (node.nodeType === 1 && node.localName === "label") {
+        return !!node.control && policy.isMasked(node.control);
+      }
+    }
+    return false;
   };
 
   policy.isChoice = function (element) {
@@ -172,7 +208,7 @@ export function createPolicy(raw, wasPassword, pathname) {
         }
       }
       if (command === "click" && policy.submitRestricted && submits(node)) {
-        return "Only the customer can submit this form.";
+        return "Only the customer can submit or reset this form.";
       }
       if (command === "click" && isLink(node) && !policy.sameSite(linkHref(node))) {
         return "That link leaves the site.";
@@ -185,13 +221,14 @@ export function createPolicy(raw, wasPassword, pathname) {
 }
 
 // HTML: a button's missing, empty or invalid type is the submit state (keywords compare without
-// case, untrimmed); a submit button submits its form owner, found by ancestry or form=.
+// case, untrimmed); a submit button submits its form owner, found by ancestry or form=. A reset
+// button wipes what the customer typed: refused with the submits.
 export function submits(node) {
   var tag = node.localName;
   var type = node.getAttribute("type");
   type = type === null ? null : type.toLowerCase();
-  if (tag === "input") return type === "submit" || type === "image";
-  if (tag !== "button" || type === "button" || type === "reset") return false;
+  if (tag === "input") return type === "submit" || type === "image" || type === "reset";
+  if (tag !== "button" || type === "button") return false;
   return !!node.form || node.hasAttribute("form") || !!node.closest("form");
 }
 

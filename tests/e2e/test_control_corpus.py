@@ -72,6 +72,11 @@ BODY = f"""
 </form>
 <form id="pay-enter" action="/corpus/submit" method="post"><span data-slot="enter"><input
   id="enter-field" name="q"> <button type="" id="enter-go">Go</button></span></form>
+<p><span data-slot="async-pay"><span id="async-pay" role="button" tabindex="0">Pay
+  later (a script submits after an await)</span></span>
+  <span data-slot="jump"><select id="jump"><option value="">Jump to…</option><option
+  value="{ELSEWHERE}/de/">Deutschland (elsewhere)</option></select></span>
+  <span data-slot="reset-btn"><button type="reset" form="pay" id="reset-btn">Clear the form</button></span></p>
 <p><span data-slot="btn-formattr"><button form="pay" id="btn-formattr">Pay (form=pay, outside)</button></span></p>
 <p><span data-slot="off-link"><a href="{ELSEWHERE}/" id="off-link">Elsewhere <span
   id="off-link-span">(span)</span></a></span></p>
@@ -102,6 +107,11 @@ window.__reset = function (s) {
   $('rf-child').value = s.rf_child; $('pw').value = s.pw;
   window.__seen = {clicks: [], submits: [], inputs: []};
 };
+// What real sites do a moment after a click or a change: submit after validating, jump off.
+$('async-pay').addEventListener('click', function () {
+  Promise.resolve().then(function () { setTimeout(function () { $('pay').requestSubmit(); }, 50); });
+});
+$('jump').addEventListener('change', function () { if (this.value) location.assign(this.value); });
 window.__corpusReady = true;
 """
 
@@ -334,6 +344,22 @@ ATTEMPTS = [
         ("svg-link", "svg-rect", "svg-text"),
     ),
     Attempt("navigate_url_to_another_origin", None, None, "url", nav(ELSEWHERE + "/phish")),
+    # --- The page's own scripts, reacting to the agent a moment later ---------------------------
+    Attempt(  # the click itself reaches the page (a plain span); the submission it starts does not
+        "script_submits_after_an_await",
+        "async-pay",
+        ("async-pay", "span"),
+        "click",
+        CLICK,
+    ),
+    Attempt(  # a jump menu: the change reaches the page; the navigation off the site does not
+        "select_that_navigates_off_the_site",
+        "jump",
+        ("jump", "select"),
+        None,
+        {"type": "input", "value": ELSEWHERE + "/de/"},
+    ),
+    Attempt("reset_button_wiping_the_form", "reset-btn", ("reset-btn", "button"), "click", CLICK),
     Attempt("navigate_url_to_another_port", None, None, "url", None),  # url set at run time
 ]
 

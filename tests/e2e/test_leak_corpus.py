@@ -663,6 +663,61 @@ MAIN_ROWS = [
         " : 'not checked')(document.querySelector('#r-box-a'))",
         choice=True,
     ),
+    # --- Found by the review of the fix: fields replaced, choices told by classes, frames ----
+    Row(
+        "password_replaced_by_a_new_text_field",  # "Show" builds a new <input name=pass>
+        '<input type="password" id="k-pwr" name="pass">',
+        ("LEAK72REPLACEDPASSWORD",),
+        "after_join",
+        (
+            ("type", "#k-pwr", "LEAK72REPLACEDPASSWORD"),
+            (
+                "js",
+                "() => { const o = document.getElementById('k-pwr');"
+                " const n = document.createElement('input'); n.type = 'text'; n.name = 'pass';"
+                " n.id = 'k-pwr2'; n.value = o.value; o.replaceWith(n); }",
+                0,
+            ),
+            ("type", "#k-pwr2", "MORE"),
+        ),
+        target="#k-pwr2",
+        mirror="value",
+    ),
+    Row(
+        "radio_card_whose_class_tells_the_choice",
+        '<div class="private-input"><label class="opt" id="k-card-a"><input type="radio" '
+        'name="k_card" id="k-card-ra" onchange="this.parentNode.className=\'opt LEAK73CHOSENCARD\'">'
+        " Gold</label></div>",
+        ("LEAK73CHOSENCARD",),
+        "after_join",
+        (("check", "#k-card-ra"),),
+        keeps="document.getElementById('k-card-a').className",
+    ),
+    Row(
+        "iframe_field_under_a_rule_for_the_frames_own_path",  # #f-iban: /corpus/frame/* only
+        "",  # the same frame as iframe_routed_password
+        ("LEAK74FRAMEPATHRULE",),
+        "after_join",
+        (("type", "iframe#f-routed >>> #f-iban", "LEAK74FRAMEPATHRULE"),),
+        target="iframe#f-routed >>> #f-iban",
+        mirror="value",
+    ),
+    Row(
+        "text_added_later_inside_a_masked_shadow_host",
+        '<div class="private-text" id="s-text-host" data-shadow=\'{}\'></div>',
+        ("LEAK75SHADOWTEXT",),
+        "after_join",
+        (
+            (
+                "js",
+                "() => { const h = document.getElementById('s-text-host');"
+                " const r = h.shadowRoot || h.attachShadow({mode: 'open'});"
+                " const b = document.createElement('b'); b.textContent = 'LEAK75SHADOWTEXT';"
+                " r.appendChild(b); }",
+                0,
+            ),
+        ),
+    ),
     # --- The page's own address: query strings and fragments are kept out by default --------
     Row(
         "url_query_string",
@@ -683,8 +738,10 @@ MAIN_PATH = "/corpus/main/?coupon=LEAK64QUERY&lang=en#access_token=LEAK65FRAGMEN
 
 FRAME_HTML = (
     '<!doctype html><html><body style="margin:2px"><input id="f-pw" type="password"> '
-    '<input id="f-cc" autocomplete="cc-number"></body></html>'
+    '<input id="f-cc" autocomplete="cc-number"> <input id="f-iban"></body></html>'
 )
+# A rule for the frame's own path: the top page's policy does not pick it, yet it must hold.
+FRAME_RULE = ("#f-iban", "input", "/corpus/frame/*")
 
 # A single-page app: its router renders the billing form (#iban, masked by a rule for
 # /corpus/spa/billing/* only) on the billing path, decoded as the page's own router does it.
@@ -1035,6 +1092,7 @@ def test_leak_corpus(server, customer, agent_page, request):
     wire.attach(agent_page, "agent")
     key = demo_site_key(server)
     ensure_rule(server, key, *IBAN_RULE)
+    ensure_rule(server, key, *FRAME_RULE)
 
     routes = Routes()
     routes.pages["/corpus/main/"] = page_html(
