@@ -78,20 +78,22 @@ async def agent_socket(user, code: str, origin: str = WORKSPACE_ORIGIN) -> Webso
 
 
 async def connected_pair(site, agent):
-    """A customer waiting, then an agent joined, with the join handshake frames consumed."""
+    """A customer waiting, then an agent joined, with the join handshake frames consumed.
+
+    Generous timeouts: each step is a database write in a thread, slow on a loaded machine."""
     session, token = await new_session(site)
     customer = await customer_socket(token)
-    ok, _ = await customer.connect()
+    ok, _ = await customer.connect(timeout=5)
     assert ok
-    state = await customer.receive_json_from()
+    state = await customer.receive_json_from(timeout=5)
     assert state["type"] == "state" and state["agent"] is None
     agent_ws = await agent_socket(agent, session.code)
-    ok, _ = await agent_ws.connect()
+    ok, _ = await agent_ws.connect(timeout=5)
     assert ok
-    state = await agent_ws.receive_json_from()
+    state = await agent_ws.receive_json_from(timeout=5)
     assert state["type"] == "state" and state["session"]["status"] == "active"
-    assert (await customer.receive_json_from())["type"] == "snapshot.request"
-    joined = await customer.receive_json_from()
+    assert (await customer.receive_json_from(timeout=5))["type"] == "snapshot.request"
+    joined = await customer.receive_json_from(timeout=5)
     assert joined == {"type": "agent.joined", "agent": "Alice Agent"}
     return session, token, customer, agent_ws
 
