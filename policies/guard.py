@@ -269,8 +269,15 @@ class PrivacyGuard:
             if self.per_selector:
                 compiled = [(s, compile_selector(s)) for s in selectors]
             else:
-                joined = ", ".join(selectors)
-                compiled = [(joined, compile_selector(joined))]
+                # One list per shape of subject (`[autocomplete~=…]`, `input[type=…]`, ...): each
+                # list is asked only about its own candidates, not every candidate of the kind.
+                shapes: dict = {}
+                for selector in selectors:
+                    shapes.setdefault(repr(subject_keys(selector)), []).append(selector)
+                compiled = []
+                for group in shapes.values():
+                    joined = ", ".join(group)
+                    compiled.append((joined, compile_selector(joined)))
             self.rules.append((family, kind, compiled))
         self.rule_attrs = referenced_attributes(
             [s for _f, _k, selectors in groups for s in selectors]
