@@ -979,7 +979,8 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       if (target.matches('input[type="file" i]')) {
         return refuse("File pickers open only for the customer's own click: ask them to choose the file.");
       }
-      target.click();
+      if (typeof target.click === "function") target.click();
+      else target.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true })); // SVG
       return;
     }
     if (command.type === "focus") {

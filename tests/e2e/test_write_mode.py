@@ -95,6 +95,9 @@ def test_the_agent_navigates_back_forward_refresh_and_by_url(server, customer, a
     url_bar.press("Enter")
     customer.wait_for_url("**/demo/account/")
     expect(url_bar).to_have_value(server.customer_base + "/demo/account/")
+    # The mirror shows the account page (the URL bar alone holds what the agent typed).
+    expect(view.locator("#profile-form")).to_be_attached()
+    expect(agent_page.locator("#session-status")).to_have_text("Live")
     # Write mode survived every page change within the site.
     expect(agent_page.get_by_test_id("write-mode-toggle")).to_have_attribute("aria-checked", "true")
     # A typed address outside the site is refused with a message.
