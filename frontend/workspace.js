@@ -210,7 +210,8 @@ import { Replayer } from "@rrweb/replay";
         break;
       case "error":
         if (["restricted", "refused_by_page", "foreign_url", "wrong_mode", "not_ready",
-             "write_mode_disabled", "already_write"].indexOf(data.code) >= 0) {
+             "write_mode_disabled", "already_write", "write_cooldown",
+             "customer_away"].indexOf(data.code) >= 0) {
           if (data.code === "write_mode_disabled") setMode("pointer");
           setBanner(data.message);
           break;

@@ -638,6 +638,7 @@ class AgentConsumer(_SessionSocket):
     pause_task: asyncio.Task | None = None
     write_audited_at = float("-inf")  # loop time of the last write request written to the audit
     denied_at = float("-inf")  # loop time of the customer's last denial
+    customer_away = False  # between the customer's page closing and the next one connecting
     # None until the customer's consumer has shared what the agent may not touch: fail closed.
     refused_ids: dict[int, str] | None = None
 
@@ -674,6 +675,7 @@ class AgentConsumer(_SessionSocket):
             }
         )
         if session.status == CobrowseSession.Status.PAUSED:
+            self.customer_away = True
             self.start_pause_timer()
         await self.channel_layer.group_send(
             customer_group(self.session_id),
@@ -800,6 +802,13 @@ class AgentConsumer(_SessionSocket):
 
     async def on_command(self, kind: str, data: dict) -> None:
         """Remote control: write mode only, never on restricted nodes, same-site URLs only."""
+        if self.customer_away:
+            # Nobody would receive it: say so rather than lose it.
+            await self.send_error(
+                "customer_away",
+                "The customer's page is changing; try again when it is back on the screen.",
+            )
+            return
         if self.mode != CobrowseSession.Mode.WRITE:
             await self.send_error(
                 "wrong_mode",
@@ -925,6 +934,7 @@ class AgentConsumer(_SessionSocket):
         self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}
 
     async def customer_connected(self, event: dict) -> None:
+        self.customer_away = False
         if self.pause_task:
             self.pause_task.cancel()
             self.pause_task = None
@@ -934,6 +944,7 @@ class AgentConsumer(_SessionSocket):
         await self.send_json({"type": "customer.connected"})
 
     async def customer_left(self, event: dict) -> None:
+        self.customer_away = True
         self.start_pause_timer()
         if self.mode == CobrowseSession.Mode.WRITE:
             self.write_grace = asyncio.ensure_future(self.end_write_unless_back())

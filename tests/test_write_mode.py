@@ -317,3 +317,22 @@ async def test_commands_that_would_submit_or_leave_the_site_are_refused_by_the_s
     assert (await customer.receive_json_from())["type"] == "agent.command"
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+async def test_a_command_while_the_customer_changes_page_gets_a_clear_error(site, agent):
+    session, token, customer, agent_ws = await in_write_mode(site, agent)
+    await customer.disconnect()  # the customer's page unloads on its way to the next one
+    assert (await agent_ws.receive_json_from(timeout=5))["type"] == "customer.left"
+    await agent_ws.send_json_to({"type": "navigate", "action": "refresh"})
+    error = await agent_ws.receive_json_from(timeout=5)
+    assert error["code"] == "customer_away" and "try again" in error["message"]
+    back = await customer_socket(token)
+    assert (await back.connect(timeout=5))[0]
+    while (await agent_ws.receive_json_from(timeout=5))["type"] != "customer.connected":
+        pass
+    await agent_ws.send_json_to({"type": "navigate", "action": "refresh"})
+    while (frame := await back.receive_json_from(timeout=5))["type"] != "agent.command":
+        pass
+    assert frame["command"] == {"type": "navigate", "action": "refresh"}
+    await back.disconnect()
+    await agent_ws.disconnect()

@@ -83,11 +83,17 @@ def test_the_agent_navigates_back_forward_refresh_and_by_url(server, customer, a
     customer.wait_for_url("**/demo/products/")
     url_bar = agent_page.get_by_test_id("url-bar")
     expect(url_bar).to_have_value(server.customer_base + "/demo/products/")
+    live = agent_page.locator("#session-status")
+    expect(live).to_have_text("Live")
     agent_page.get_by_test_id("nav-back").click()
     customer.wait_for_url("**/demo/checkout/")
     expect(url_bar).to_have_value(server.customer_base + "/demo/checkout/")
+    expect(view.locator("#name")).to_be_attached()  # the checkout is in the mirror again
+    expect(live).to_have_text("Live")
     agent_page.get_by_test_id("nav-forward").click()
     customer.wait_for_url("**/demo/products/")
+    expect(view.locator("#name")).not_to_be_attached()
+    expect(live).to_have_text("Live")
     customer.evaluate("window.__marker = 1")
     agent_page.get_by_test_id("nav-refresh").click()
     customer.wait_for_function("window.__marker === undefined")
@@ -97,7 +103,7 @@ def test_the_agent_navigates_back_forward_refresh_and_by_url(server, customer, a
     expect(url_bar).to_have_value(server.customer_base + "/demo/account/")
     # The mirror shows the account page (the URL bar alone holds what the agent typed).
     expect(view.locator("#profile-form")).to_be_attached()
-    expect(agent_page.locator("#session-status")).to_have_text("Live")
+    expect(live).to_have_text("Live")
     # Write mode survived every page change within the site.
     expect(agent_page.get_by_test_id("write-mode-toggle")).to_have_attribute("aria-checked", "true")
     # A typed address outside the site is refused with a message.
