@@ -547,7 +547,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
           delete a.attributes["class"];
           delete a.attributes.style;
         }
-        if (node && node.nodeType === 1) markAttributes(node, a.attributes);
+        if (node && node.nodeType === 1) markAttributes(node, a.attributes, kind);
       });
       data.removes = data.removes.filter(function (r) {
         return !hiddenIds.has(r.id);
@@ -724,25 +724,24 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     return null;
   }
 
-  function markAttributes(element, attrs) {
-    var kind = policy.maskKind(element);
+  // `kind`: the mask already worked out for the element (its own or an ancestor's).
+  function markAttributes(element, attrs, kind) {
     if (kind) attrs[MASK_ATTR] = kind;
-    var restrict = policy.restrictKind(element);
+    var restrict = policy.ownRestrictKind(element);
     if (restrict) attrs[RESTRICT_ATTR] = restrict;
   }
 
   // Mark masked and restricted nodes for the agent's boxes; scrub what rrweb serialized as-is.
+  // The walk carries the mask down (`insideMasked`), so each node checks only its own rules: one
+  // pass over the tree, not one walk up the ancestors per node.
   function protectTree(node, insideMasked) {
     if (!node || !policy) return;
     if (node.type === 2) {
       var element = record.mirror.getNode(node.id);
       var attrs = node.attributes || (node.attributes = {});
-      var kind = (element && policy.maskKind(element)) || insideMasked || (element ? null : "input");
-      if (element) markAttributes(element, attrs);
-      if (kind) {
-        policy.scrubAttributes(attrs, true, kind);
-        if (!attrs[MASK_ATTR]) attrs[MASK_ATTR] = kind;
-      }
+      var kind = (element ? policy.ownMaskKind(element) : "input") || insideMasked;
+      if (element) markAttributes(element, attrs, kind);
+      if (kind) policy.scrubAttributes(attrs, true, kind);
       (node.childNodes || []).forEach(function (child) {
         protectTree(child, kind);
       });

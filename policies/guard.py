@@ -543,9 +543,6 @@ class PrivacyGuard:
             node_id = self.elements[node_id].parent
         return list(reversed(chain))
 
-    def masks_text(self, element_id: int | None) -> bool:
-        return bool(self.mask_of(element_id))
-
     def scan_tree(self, root: dict, *, parent: int | None) -> tuple[bool, bool, list[Alert]]:
         """Register, classify and scrub a serialized subtree whose parent is already known.
 
@@ -681,14 +678,6 @@ class PrivacyGuard:
                 node["textContent"] = self.stars(value)
                 return True, [Alert(node.get("id", -1), "unmasked_text")]
         return False, []
-
-    def classify(self, node_id: int, node: Node, ancestors: list[int]) -> None:
-        matched = self.match_nodes([(node_id, node)], ancestors)
-        self.classify_matches(node_id, matched.get(node_id, []))
-        if node_id not in self.masked:
-            inherited = self.inherited_mask(node.parent)
-            if inherited:
-                self.masked[node_id] = inherited
 
     def match(self, order: list[dict], ancestors: list[int]) -> dict[int, list]:
         return self.match_nodes([(n["id"], self.elements[n["id"]]) for n in order], ancestors)

@@ -98,32 +98,43 @@ export function createPolicy(raw, wasPassword, pathname) {
     return /\S/.test(text) ? policy.maskText : text;
   };
 
-  // Masked by a rule on it or on an ancestor, or once a password (whenever it was switched).
+  // Masked by a rule on the element itself, or once a password (whenever it was switched).
+  policy.ownMaskKind = function (node) {
+    if (wasPassword(node)) return "input";
+    var mark = node.getAttribute(MASK_ATTR);
+    if (mark) return mark;
+    if (safeMatches(node, policy.block) || coversPicture(node)) return "block";
+    if (safeMatches(node, policy.text)) return "text";
+    if (safeMatches(node, policy.maskInput) || safeMatches(node, policy.field)) return "input";
+    if (inFrame(node)) {
+      var f = policy.frameMask;
+      if (safeMatches(node, f.block)) return "block";
+      if (safeMatches(node, f.text)) return "text";
+      if (safeMatches(node, f.input) || safeMatches(node, f.field)) return "input";
+    }
+    return null;
+  };
+
+  // A <picture>'s <source srcset> shows the image a masked <img> in it hides.
+  function coversPicture(node) {
+    var picture = node.parentElement;
+    if ((node.localName !== "source" && node.localName !== "img") || !picture ||
+        picture.localName !== "picture") {
+      return false;
+    }
+    for (var i = 0; i < picture.children.length; i++) {
+      var kid = picture.children[i];
+      if (kid.localName === "img" && composedClosest(kid, policy.block)) return true;
+    }
+    return false;
+  }
+
+  // Masked by a rule on it or on an ancestor (the nearest one decides the kind).
   policy.maskKind = function (element) {
     if (!element || element.nodeType !== 1) return element ? "input" : null;
-    // A <picture>'s <source srcset> shows the image a masked <img> in it hides.
-    var picture = element.parentElement;
-    if ((element.localName === "source" || element.localName === "img") && picture &&
-        picture.localName === "picture") {
-      for (var i = 0; i < picture.children.length; i++) {
-        var kid = picture.children[i];
-        if (kid.localName === "img" && composedClosest(kid, policy.block)) return "block";
-      }
-    }
     for (var node = element; node; node = composedParent(node)) {
-      if (node.nodeType !== 1) continue;
-      if (wasPassword(node)) return "input";
-      var mark = node.getAttribute(MASK_ATTR);
-      if (mark) return mark;
-      if (safeMatches(node, policy.block)) return "block";
-      if (safeMatches(node, policy.text)) return "text";
-      if (safeMatches(node, policy.maskInput) || safeMatches(node, policy.field)) return "input";
-      if (inFrame(node)) {
-        var f = policy.frameMask;
-        if (safeMatches(node, f.block)) return "block";
-        if (safeMatches(node, f.text)) return "text";
-        if (safeMatches(node, f.input) || safeMatches(node, f.field)) return "input";
-      }
+      var kind = node.nodeType === 1 && policy.ownMaskKind(node);
+      if (kind) return kind;
     }
     return null;
   };
@@ -132,15 +143,22 @@ export function createPolicy(raw, wasPassword, pathname) {
     return !!policy.maskKind(element);
   };
 
+  // Restricted by a rule on the element itself (what the agent's boxes show).
+  policy.ownRestrictKind = function (node) {
+    if (safeMatches(node, policy.field)) return "field";
+    if (safeMatches(node, policy.control)) return "control";
+    if (inFrame(node)) {
+      if (safeMatches(node, policy.frameMask.field)) return "field";
+      if (safeMatches(node, policy.frameMask.control)) return "control";
+    }
+    return null;
+  };
+
+  // Restricted by a rule on it or on an ancestor (what the agent may not act on).
   policy.restrictKind = function (element) {
     for (var node = element; node; node = composedParent(node)) {
-      if (node.nodeType !== 1) continue;
-      if (safeMatches(node, policy.field)) return "field";
-      if (safeMatches(node, policy.control)) return "control";
-      if (inFrame(node)) {
-        if (safeMatches(node, policy.frameMask.field)) return "field";
-        if (safeMatches(node, policy.frameMask.control)) return "control";
-      }
+      var kind = node.nodeType === 1 && policy.ownRestrictKind(node);
+      if (kind) return kind;
     }
     return null;
   };
