@@ -9,6 +9,7 @@
  */
 import { record } from "@rrweb/record";
 import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
+import { createFormState } from "./widget/formstate.js";
 
 (function () {
   "use strict";
@@ -286,7 +287,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
         state.mode = data.mode;
         closeDialog();
         render();
-        notify(data.message, "info");
+        notify(customerText("mode:" + data.mode + ":" + data.by, data.message, "Now in " + data.mode + " mode."), "info");
         emit("mode", { mode: data.mode, by: data.by });
         break;
       case "agent.command":
@@ -305,10 +306,11 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       case "agent.disconnected":
         state.agentAway = true;
         render();
+        var grace = data.grace || 120;
         notify(
           "The agent's connection dropped. They have " +
-            Math.max(1, Math.round((data.grace || 120) / 60)) +
-            " minute(s) to come back before co-browsing ends.",
+            (grace % 60 && grace < 90 ? plural(Math.max(1, Math.round(grace)), "second") : plural(Math.round(grace / 60), "minute")) +
+            " to come back before co-browsing ends.",
           "info"
         );
         stopRecording();
@@ -323,8 +325,8 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
         clickCircle(data.x, data.y);
         break;
       case "ended":
-        lastError = data.message;
-        finish(data.message);
+        lastError = customerText("ended:" + data.reason, data.message, "Co-browsing has ended.");
+        finish(lastError);
         break;
       case "error":
         lastError = data.message;
@@ -348,6 +350,13 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
   var flushTimer = null;
   var lastFlush = 0;
   var hiddenIds = new Set();
+  // Selects and textareas: the real choice and text of unmasked ones (frontend/widget/formstate.js).
+  var formState = createFormState({
+    getMirror: function () { return record.mirror; },
+    isMasked: function (element) { return isMasked(element); },
+    recording: function () { return !!stopFn; },
+    emit: function (event) { capture(event); },
+  });
 
   function snapshot() {
     if (stopFn) {
@@ -434,6 +443,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       pageChanged();
       return;
     }
+    formState.observe(event);
     if (!guard(event)) return;
     buffer.push(event);
     if (event.type === EVENT_FULL_SNAPSHOT) {
@@ -954,6 +964,7 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     if (!policy) return refuse("The page is still loading.");
     if (command.type === "navigate") return navigate(command);
     var target = record.mirror.getNode(command.id);
+    if (command.type === "scroll") return scrollTo(target, command);
     // Setting a checked state clicks the element: it is held to the rules of a click.
     var acts = command.type === "input" && typeof command.checked === "boolean" ? "click" : command.type;
     var why = policy.refusal(target, acts);
@@ -967,6 +978,23 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       restore();
       applyingCommand = false;
     }
+  }
+
+  // The agent's scroll, in write mode: the page or a scrolled box of it. Scrolling acts on no
+  // control, so it does not count as the agent's doing (agentsDoing); masked or restricted boxes
+  // keep the customer's own scroll.
+  function scrollTo(target, command) {
+    var x = Number(command.x) || 0;
+    var y = Number(command.y) || 0;
+    if (target && target.nodeType === 9 && target.defaultView) {
+      target.defaultView.scrollTo(x, y);
+      return;
+    }
+    if (!target || target.nodeType !== 1) return refuse("That part of the page is no longer there.");
+    if (policy.isMasked(target) || policy.restrictKind(target)) {
+      return refuse("That box is restricted: only the customer can scroll it.");
+    }
+    target.scrollTo(x, y);
   }
 
   function runCommand(target, command) {
@@ -1153,7 +1181,9 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     ".dock.left{align-items:flex-start}",
     "button{cursor:pointer;border:0;border-radius:999px;font-size:14px;font-weight:600}",
     ".launch{background:#1f4fd1;color:#fff;padding:12px 18px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
-    ".launch:hover{background:#173da6}.launch[disabled]{opacity:.6;cursor:progress}",
+    ".launch:hover,.launch:focus-visible{background:#173da6}.launch:active{background:#12318a}",
+    ".launch[disabled]{opacity:.6;cursor:progress}",
+    "button:focus-visible{outline:3px solid #111827;outline-offset:2px}",
     ".panel{background:#fff;color:#111;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);",
     "padding:14px 16px;min-width:260px;max-width:320px}",
     ".label{font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.06em}",
@@ -1166,10 +1196,12 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     ".globe{width:40px;height:40px;background:#c62828;color:#fff;display:flex;align-items:center;",
     "justify-content:center;padding:0}.globe:hover{background:#a31f1f}",
     ".globe svg{width:22px;height:22px}",
-    ".toasts{position:fixed;top:16px;right:16px;display:flex;flex-direction:column;gap:8px}",
-    ".toast{background:#222;color:#fff;padding:10px 14px;border-radius:8px;font-size:14px;",
-    "box-shadow:0 4px 14px rgba(0,0,0,.3);max-width:340px}",
+    ".toasts{display:flex;flex-direction:column;gap:6px;align-items:inherit}",
+    ".toast{display:flex;align-items:flex-start;gap:8px;background:#222;color:#fff;padding:8px 8px 8px 12px;",
+    "border-radius:8px;font-size:13px;line-height:1.35;box-shadow:0 4px 14px rgba(0,0,0,.3);max-width:300px}",
     ".toast.error{background:#b71c1c}",
+    ".toast .dismiss{background:none;color:#fff;font-size:16px;line-height:1;padding:0 4px;border-radius:4px}",
+    ".toast .dismiss:hover{background:rgba(255,255,255,.18)}.toast .dismiss:focus-visible{outline-color:#fff;outline-offset:0}",
     ".pointer{position:fixed;pointer-events:none;transition:transform 60ms linear;display:none}",
     ".pointer svg{width:22px;height:22px;filter:drop-shadow(0 1px 2px rgba(0,0,0,.5))}",
     ".pointer span{background:#1f4fd1;color:#fff;font-size:11px;padding:1px 6px;border-radius:8px;",
@@ -1177,8 +1209,9 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     ".click{position:fixed;width:34px;height:34px;margin:-17px 0 0 -17px;border:4px solid #e53935;",
     "border-radius:50%;pointer-events:none;animation:ring 1s ease-out forwards}",
     "@keyframes ring{from{transform:scale(.4);opacity:1}to{transform:scale(1.4);opacity:0}}",
-    ".notice{position:fixed;background:#4c1d95;color:#fff;font-size:12px;font-weight:600;",
-    "padding:4px 8px;border-radius:6px;pointer-events:none;box-shadow:0 2px 8px rgba(0,0,0,.25)}",
+    ".notice{position:fixed;background:#4c1d95;color:#fff;font-size:12px;font-weight:600;line-height:16px;",
+    "padding:3px 8px;border-radius:6px;pointer-events:none;box-shadow:0 2px 8px rgba(0,0,0,.25);white-space:nowrap}",
+    ".notice svg{width:12px;height:12px;margin:0 5px -1px 0}",
     ".toggle{background:#eef2f6;color:#1d2433;padding:8px 12px;font-size:12px}",
     ".toggle[aria-checked=true]{background:#7c3aed;color:#fff}",
     ".toggle[disabled]{cursor:default;opacity:.8}",
@@ -1186,6 +1219,8 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     ".consent{border:2px solid #7c3aed}",
     ".consent .bar{justify-content:flex-end}",
     ".secondary-launch{background:#fff;color:#1f4fd1;border:2px solid #1f4fd1}",
+    ".secondary-launch:hover,.secondary-launch:focus-visible{background:#e8eefc;color:#173da6;border-color:#173da6}",
+    ".secondary-launch:active{background:#d3defa;color:#12318a;border-color:#12318a}",
     ".chat{width:320px}.chat .head{margin-top:0;justify-content:space-between}",
     ".close{background:none;color:#555;font-size:20px;padding:0 4px}",
     ".close.end{font-size:12px;color:#b42318;margin-left:auto}",
@@ -1202,6 +1237,10 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
     '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.5 2.6 3.8 5.6 3.8 9s-1.3 6.4-3.8 9' +
     'M12 3C9.5 5.6 8.2 8.6 8.2 12s1.3 6.4 3.8 9"/></svg>';
+  var LOCK =
+    '<svg viewBox="0 0 16 16" aria-hidden="true"><rect x="3" y="7" width="10" height="7" rx="1.5" ' +
+    'fill="currentColor"/><path d="M5.5 7V5a2.5 2.5 0 0 1 5 0v2" fill="none" stroke="currentColor" ' +
+    'stroke-width="1.6"/></svg>';
   var ARROW =
     '<svg viewBox="0 0 24 24"><path d="M3 2l7 19 2.6-7.4L20 11z" fill="#1f4fd1" stroke="#fff" ' +
     'stroke-width="1.5"/></svg>';
@@ -1351,7 +1390,10 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     ]);
     ui.chatPanel.hidden = true;
 
+    // Notices sit in the dock, just above the widget: never over the page's top navigation.
+    ui.toasts = el("div", { class: "toasts", "aria-live": "polite", "data-testid": "cobrowse-notices" });
     ui.dock = el("div", { class: "dock " + (config.position === "left" ? "left" : "") }, [
+      ui.toasts,
       ui.dialog,
       ui.chatPanel,
       ui.panel,
@@ -1359,20 +1401,19 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
       ui.launch,
     ]);
     ui.dock.style[config.position === "left" ? "left" : "right"] = "20px";
-    ui.toasts = el("div", { class: "toasts", "aria-live": "polite" });
     ui.pointer = el("div", { class: "pointer", "data-testid": "cobrowse-agent-pointer" });
     ui.pointer.appendChild(icon(ARROW));
     ui.pointer.appendChild(el("span", { text: "Agent" }));
 
     root.appendChild(ui.dock);
-    root.appendChild(ui.toasts);
     root.appendChild(ui.pointer);
     ui.notice = el("div", {
       class: "notice",
       role: "status",
       "data-testid": "cobrowse-private-notice",
-      text: "🔒 Not visible to the agent",
     });
+    ui.notice.appendChild(icon(LOCK)); // a drawn lock: not every system has an emoji font
+    ui.notice.appendChild(document.createTextNode("Not visible to the agent"));
     ui.notice.hidden = true;
     root.appendChild(ui.notice);
     ui.root = root;
@@ -1411,50 +1452,338 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
     }
   }
 
+  // A short notice above the widget, announced politely: long enough to read (4 to 7 s by its
+  // length, errors 3 s more), held while the pointer or focus is on it, and dismissable.
+  var MAX_TOASTS = 3;
+
   function notify(message, kind) {
-    if (!ui.toasts) return;
-    var toast = el("div", { class: "toast " + (kind || ""), role: "status", text: message });
-    ui.toasts.appendChild(toast);
-    setTimeout(function () {
+    if (!ui.toasts || !message) return;
+    var toast = el("div", { class: "toast " + (kind || ""), role: "status" }, [
+      el("span", { text: message }),
+    ]);
+    var dismiss = el("button", { class: "dismiss", type: "button", "aria-label": "Dismiss", text: "×" });
+    toast.appendChild(dismiss);
+    var ms = Math.min(7000, Math.max(4000, 2000 + 55 * message.length)) + (kind === "error" ? 3000 : 0);
+    var timer = null;
+    function remove() {
+      clearTimeout(timer);
       toast.remove();
-    }, 6000);
+    }
+    function arm() {
+      clearTimeout(timer);
+      timer = setTimeout(remove, ms);
+    }
+    dismiss.addEventListener("click", remove);
+    ["mouseenter", "focusin"].forEach(function (name) {
+      toast.addEventListener(name, function () {
+        clearTimeout(timer);
+      });
+    });
+    ["mouseleave", "focusout"].forEach(function (name) {
+      toast.addEventListener(name, arm);
+    });
+    ui.toasts.appendChild(toast);
+    while (ui.toasts.children.length > MAX_TOASTS) ui.toasts.firstChild.remove();
+    arm();
   }
 
+  function plural(count, one, many) {
+    return count + " " + (count === 1 ? one : many || one + "s");
+  }
+
+  // What the server tells both sides speaks of "the customer"; on this page it is "you".
+  var CUSTOMER_TEXTS = {
+    "mode:write:customer": "You allowed write mode: the agent can type and click on this page.",
+    "mode:pointer:customer": "You switched back to pointer mode: the agent can only point.",
+    "mode:pointer:customer_left": "Back to pointer mode: you left the site.",
+    "mode:pointer:customer_hidden": "Back to pointer mode: this page was hidden.",
+    "ended:customer_exit": "You ended co-browsing.",
+    "ended:pause_timeout": "Co-browsing ended: you did not come back to the site in time.",
+  };
+
+  function customerText(key, message, fallback) {
+    if (CUSTOMER_TEXTS[key]) return CUSTOMER_TEXTS[key];
+    return message && !/\bthe customer\b/i.test(message) ? message : fallback;
+  }
+
+  // The agent's pointer and clicks come in page coordinates (the agent may have scrolled their
+  // own view): drawn where that point of the page is in this window, and moved with the page.
+  var agentPointer = null;
+
   function showPointer(x, y) {
+    agentPointer = { x: x, y: y };
+    placePointer();
+  }
+
+  function placePointer() {
+    if (!agentPointer || !ui.pointer) return;
     ui.pointer.style.display = "block";
-    ui.pointer.style.transform = "translate(" + x + "px," + y + "px)";
+    ui.pointer.style.transform =
+      "translate(" + (agentPointer.x - window.scrollX) + "px," + (agentPointer.y - window.scrollY) + "px)";
   }
 
   function hidePointer() {
+    agentPointer = null;
     if (ui.pointer) ui.pointer.style.display = "none";
   }
 
+  window.addEventListener("scroll", placePointer, { passive: true });
+
   // "Not visible to the agent" next to a masked field the customer focuses while co-browsing.
+  // It follows the field (page scroll, scrolled containers, resizes, layout changes: checked each
+  // frame while shown), sits where it covers no other control or text (above the field's right
+  // end, else beside or below it), and goes with the focus, the field, recording or the page.
+  var note = { target: null, page: "", key: "", side: "", frame: 0, w: 0, h: 0 };
+  var NOTE_GAP = 6;
+  var NOTE_SIDES = ["above", "right", "below", "left"];
+  var NOTE_OBSTACLE =
+    "input,select,textarea,button,a[href],summary,img,svg,video,canvas,iframe,[contenteditable]," +
+    "[role=button],[role=link],[role=checkbox],[role=radio],[role=switch],[role=tab]," +
+    "[role=combobox],[role=textbox],[role=slider],[tabindex]:not([tabindex='-1'])";
+
+  function notePage() {
+    return location.pathname + location.search;
+  }
+
+  function showNote(target) {
+    note.target = target;
+    note.page = notePage();
+    note.key = "";
+    placeNote();
+    if (!note.frame) note.frame = requestAnimationFrame(followNote);
+  }
+
+  function hideNote() {
+    note.target = null;
+    cancelAnimationFrame(note.frame);
+    note.frame = 0;
+    if (ui.notice) ui.notice.hidden = true;
+  }
+
+  function followNote() {
+    note.frame = 0;
+    placeNote();
+    if (note.target) note.frame = requestAnimationFrame(followNote);
+  }
+
+  function deepActiveElement() {
+    var active = document.activeElement;
+    while (active && active.shadowRoot && active.shadowRoot.activeElement) {
+      active = active.shadowRoot.activeElement;
+    }
+    return active;
+  }
+
+  // The field, with the text of the label around it for a checkbox or radio button.
+  function noteAnchor(target) {
+    var r = target.getBoundingClientRect();
+    var box = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    var label = /^(checkbox|radio)$/i.test(target.type || "") && target.closest("label");
+    if (label) {
+      var range = document.createRange();
+      range.selectNodeContents(label);
+      var l = range.getBoundingClientRect();
+      if (l.width || l.height) {
+        box = {
+          left: Math.min(box.left, l.left),
+          top: Math.min(box.top, l.top),
+          right: Math.max(box.right, l.right),
+          bottom: Math.max(box.bottom, l.bottom),
+        };
+      }
+    }
+    return box;
+  }
+
+  function deepElementFromPoint(root, x, y) {
+    var hit = root.elementFromPoint(x, y);
+    while (hit && hit.shadowRoot && hit.localName !== "cobrowse-widget") {
+      var inner = hit.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === hit) break;
+      hit = inner;
+    }
+    return hit;
+  }
+
+  // Is the field on the screen: in the viewport, and not clipped by a scrolled container or
+  // covered by something else (a sticky header) at the middle of its visible part?
+  function noteFieldShown(target, a, vw, vh) {
+    if (!target.isConnected) return false;
+    if (a.right <= a.left && a.bottom <= a.top) return false;
+    if (target.checkVisibility && !target.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) {
+      return false;
+    }
+    var r = target.getBoundingClientRect();
+    var left = Math.max(0, r.left), right = Math.min(vw, r.right);
+    var top = Math.max(0, r.top), bottom = Math.min(vh, r.bottom);
+    if (right <= left || bottom <= top) return false;
+    var x = (left + right) / 2, y = (top + bottom) / 2;
+    var hit = deepElementFromPoint(document, x, y);
+    if (!hit || hit.localName === "cobrowse-widget") return true;
+    if (hit === target || target.contains(hit)) return true;
+    if (target.labels && [].some.call(target.labels, function (label) {
+      return label.contains(hit);
+    })) return true;
+    if (!hit.contains(target)) return false; // covered by something else
+    // An ancestor answers (the field lets the pointer through): is the field clipped there?
+    for (var node = target.parentElement; node && node !== hit; node = node.parentElement) {
+      var c = node.getBoundingClientRect();
+      if (getComputedStyle(node).overflow !== "visible" && (x < c.left || x > c.right || y < c.top || y > c.bottom)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  function noteBox(side, a) {
+    var w = note.w, h = note.h;
+    var alignedLeft = Math.max(a.left, a.right - w); // right-aligned when the field is wide enough
+    var middle = a.top + (a.bottom - a.top - h) / 2;
+    if (side === "above") return { left: alignedLeft, top: a.top - h - NOTE_GAP };
+    if (side === "below") return { left: alignedLeft, top: a.bottom + NOTE_GAP };
+    if (side === "right") return { left: a.right + NOTE_GAP, top: middle };
+    return { left: a.left - w - NOTE_GAP, top: middle };
+  }
+
+  function noteInViewport(box, vw, vh) {
+    return box.left >= 2 && box.top >= 2 && box.left + note.w <= vw - 2 && box.top + note.h <= vh - 2;
+  }
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // Would the notice there cover a control, an image, any text of the page, the widget's own UI,
+  // or something pinned to the screen (a sticky header)? Sampled on a grid of points.
+  function noteBlocked(box, target) {
+    var rect = { left: box.left, top: box.top, right: box.left + note.w, bottom: box.top + note.h };
+    var seen = new Set();
+    var cols = Math.max(2, Math.ceil(note.w / 20) + 1);
+    for (var row = 0; row < 3; row++) {
+      for (var col = 0; col < cols; col++) {
+        var x = rect.left + 1 + ((note.w - 2) * col) / (cols - 1);
+        var y = rect.top + 1 + ((note.h - 2) * row) / 2;
+        var hit = deepElementFromPoint(document, x, y);
+        if (!hit || seen.has(hit)) continue;
+        seen.add(hit);
+        if (hit.localName === "cobrowse-widget") return true;
+        if (hit === target || target.contains(hit)) return true; // over the field itself
+        var ancestor = hit.contains(target);
+        var control = hit.closest(NOTE_OBSTACLE);
+        if (control && control !== target && !control.contains(target)) return true;
+        if (!ancestor && notePinned(hit, target)) return true;
+        for (var child = hit.firstChild; child; child = child.nextSibling) {
+          if (child.nodeType !== 3 || !child.data.trim()) continue;
+          var range = document.createRange();
+          range.selectNodeContents(child);
+          var rects = range.getClientRects();
+          for (var i = 0; i < rects.length; i++) if (overlaps(rect, rects[i])) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  function notePinned(element, target) {
+    for (var node = element; node && node.nodeType === 1; node = node.parentElement) {
+      if (node.contains(target)) return false;
+      var position = getComputedStyle(node).position;
+      if (position === "fixed" || position === "sticky") return true;
+    }
+    return false;
+  }
+
+  function placeNote() {
+    var target = note.target;
+    if (!target || !ui.notice) return;
+    if (!stopFn || notePage() !== note.page || deepActiveElement() !== target) return hideNote();
+    var vw = document.documentElement.clientWidth || window.innerWidth;
+    var vh = document.documentElement.clientHeight || window.innerHeight;
+    var a = noteAnchor(target);
+    if (!target.isConnected || !noteFieldShown(target, a, vw, vh)) {
+      if (!target.isConnected) return hideNote();
+      ui.notice.hidden = true;
+      note.key = "";
+      return;
+    }
+    var key = [a.left, a.top, a.right, a.bottom, vw, vh].join(",");
+    if (key === note.key && !ui.notice.hidden) return;
+    note.key = key;
+    if (!note.w) {
+      ui.notice.style.visibility = "hidden";
+      ui.notice.hidden = false;
+      note.w = ui.notice.offsetWidth;
+      note.h = ui.notice.offsetHeight;
+      ui.notice.style.visibility = "";
+    }
+    // Keep the side it is on while that stays free; else the first free side; else the first
+    // side on the screen.
+    var sides = [note.side].concat(NOTE_SIDES.filter(function (s) {
+      return s !== note.side;
+    })).filter(Boolean);
+    var fits = sides.filter(function (side) {
+      return noteInViewport(noteBox(side, a), vw, vh);
+    });
+    var side = fits.filter(function (s) {
+      return !noteBlocked(noteBox(s, a), target);
+    })[0];
+    if (!side) side = fits.indexOf("above") >= 0 ? "above" : fits[0] || "above";
+    note.side = side;
+    var box = noteBox(side, a);
+    ui.notice.style.left = Math.round(Math.min(Math.max(2, box.left), vw - note.w - 2)) + "px";
+    ui.notice.style.top = Math.round(Math.min(Math.max(2, box.top), vh - note.h - 2)) + "px";
+    ui.notice.setAttribute("data-side", side);
+    ui.notice.hidden = false;
+  }
+
   document.addEventListener(
     "focusin",
     function (event) {
       var target = event.composedPath ? event.composedPath()[0] : event.target;
       if (!stopFn || !ui.notice || !target || target.nodeType !== 1) return;
-      if (!isMasked(target) || target.closest("cobrowse-widget")) return;
-      var rect = target.getBoundingClientRect();
-      ui.notice.style.left = Math.max(4, rect.left) + "px";
-      ui.notice.style.top = Math.max(4, rect.top - 28) + "px";
-      ui.notice.hidden = false;
+      if (target.closest("cobrowse-widget") || !isMasked(target)) return hideNote();
+      note.side = "";
+      showNote(target);
     },
     true
   );
   document.addEventListener(
     "focusout",
-    function () {
-      if (ui.notice) ui.notice.hidden = true;
+    function (event) {
+      // Focus moving inside a shadow root, or the window losing focus, is checked on the next
+      // frame; a blur to nothing or to another element hides the notice now.
+      if (!note.target) return;
+      var to = event.relatedTarget;
+      if (!to || !note.target.contains(to)) hideNote();
     },
     true
   );
+  // Typing or clicking in a masked field that has no notice (the page changed under it, or
+  // recording started after it got focus) brings the notice back.
+  ["keydown", "pointerdown"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (note.target || !stopFn || !ui.notice || !event.isTrusted) return;
+      var target = event.composedPath ? event.composedPath()[0] : event.target;
+      var active = deepActiveElement();
+      if (name === "pointerdown" && active !== target) return; // focus moves: focusin decides
+      if (active && active.nodeType === 1 && !active.closest("cobrowse-widget") && isMasked(active)) {
+        note.side = "";
+        showNote(active);
+      }
+    }, true);
+  });
+  ["scroll", "resize"].forEach(function (name) {
+    // Capture: scrolls of any container, not only the page's.
+    window.addEventListener(name, function () {
+      if (note.target) placeNote();
+    }, { capture: true, passive: true });
+  });
+  window.addEventListener("pagehide", hideNote);
 
   function clickCircle(x, y) {
     var ring = el("div", { class: "click", "data-testid": "cobrowse-agent-click" });
-    ring.style.left = x + "px";
-    ring.style.top = y + "px";
+    ring.style.left = x - window.scrollX + "px";
+    ring.style.top = y - window.scrollY + "px";
     ui.root.appendChild(ring);
     setTimeout(function () {
       ring.remove();

@@ -4,12 +4,20 @@
  * Server data arrives through json_script; nothing from the network is written with innerHTML.
  */
 import { Replayer } from "@rrweb/replay";
+import { watchFormState } from "./mirror/formstate.js";
 
 (function () {
   "use strict";
 
   var EVENT_FULL_SNAPSHOT = 2;
+  var EVENT_INCREMENTAL = 3;
   var EVENT_META = 4;
+  // rrweb's incremental sources the workspace reads before the replayer applies them.
+  var SOURCE_MOUSE_MOVE = 1;
+  var SOURCE_MOUSE_INTERACTION = 2;
+  var SOURCE_SCROLL = 3;
+  var SOURCE_INPUT = 5;
+  var SOURCE_TOUCH_MOVE = 6;
   // Third line of defence, drawn inside the mirror: green boxes on restricted controls, purple on
   // restricted and masked fields, grey areas with a purple box for masked images and media.
   var MARK_STYLES = [
@@ -21,6 +29,13 @@ import { Replayer } from "@rrweb/replay";
   ];
   var MARKED = "[data-cobrowse-mask],[data-cobrowse-restrict]";
   var POINTER_INTERVAL = 50; // ms between pointer frames sent to the customer
+  var INPUT_INTERVAL = 40; // ms between input frames for one field (each carries the whole value)
+  var SCROLL_INTERVAL = 50; // ms between scroll frames sent to the customer (write mode)
+  // While the agent types in a field or scrolls, the customer's page reports back what it applied
+  // a moment later: that echo is older than what the mirror shows, so it waits until the agent
+  // has been still this long, and is applied then only if the page changed it (a formatter).
+  var ECHO_QUIET = 700;
+  var GESTURE_SCROLL = 800; // a scroll this soon after the agent's wheel, key or press is theirs
   var PAUSE_BANNER_DELAY = 1500; // a page change within the site reconnects faster than this
 
   function $(testid) {
@@ -54,6 +69,7 @@ import { Replayer } from "@rrweb/replay";
     urlForm: document.getElementById("url-form"),
     alert: document.getElementById("mirror-alert"),
     alertText: document.getElementById("mirror-alert-text"),
+    customerPointer: $("customer-pointer"),
   };
 
   var current = null; // { code, socket, replayer, width, height, zoom, ended }
@@ -145,6 +161,8 @@ import { Replayer } from "@rrweb/replay";
   }
 
   function send(data) {
+    // Typing waits a few milliseconds to be sent whole: anything else the agent does goes after it.
+    if (data.type !== "input" && data.type !== "pointer") flushInputs();
     if (current && current.socket && current.socket.readyState === WebSocket.OPEN) {
       current.socket.send(JSON.stringify(data));
     }
@@ -192,9 +210,10 @@ import { Replayer } from "@rrweb/replay";
         }
         break;
       case "customer.connected":
+        // Live only once the page itself arrives (onEvents): never while nothing flows.
         clearTimeout(current.pauseTimer);
         setBanner("");
-        setStatus("Live", "live");
+        setStatus("Loading the customer's page…", "waiting");
         break;
       case "customer.left":
         setStatus("Customer is changing page…", "paused");
@@ -248,13 +267,45 @@ import { Replayer } from "@rrweb/replay";
       ui.placeholder.hidden = true;
     }
     if (!current.replayer) return; // changes to a page we have not seen yet
+    var pointerMoved = false;
     for (var j = Math.max(start, 0); j < events.length; j++) {
-      current.replayer.addEvent(events[j]);
+      var event = events[j];
+      pointerMoved = watchCustomer(event) || pointerMoved;
+      if (isEcho(event)) continue;
+      current.replayer.addEvent(event);
     }
+    if (pointerMoved) drawCustomerPointer();
     if (start >= 0 && current.firstMirrorAt === undefined) {
       current.firstMirrorAt = performance.now();
     }
+  }
 
+  // What the workspace keeps of the customer's side: where their viewport is scrolled (the
+  // mirror's may differ in pointer mode) and where their pointer is, in their viewport.
+  function watchCustomer(event) {
+    var data = event.data || {};
+    if (event.type === EVENT_FULL_SNAPSHOT) {
+      current.documentId = data.node && data.node.id;
+      var offset = data.initialOffset || {};
+      current.customerScroll = { x: offset.left || 0, y: offset.top || 0 };
+      return true;
+    }
+    if (event.type !== EVENT_INCREMENTAL) return false;
+    if (data.source === SOURCE_SCROLL && data.id === current.documentId) {
+      current.customerScroll = { x: data.x || 0, y: data.y || 0 };
+      return true;
+    }
+    if ((data.source === SOURCE_MOUSE_MOVE || data.source === SOURCE_TOUCH_MOVE) &&
+        Array.isArray(data.positions) && data.positions.length) {
+      var last = data.positions[data.positions.length - 1];
+      current.customerPointer = { x: last.x, y: last.y };
+      return true;
+    }
+    if (data.source === SOURCE_MOUSE_INTERACTION && typeof data.x === "number") {
+      current.customerPointer = { x: data.x, y: data.y };
+      return true;
+    }
+    return false;
   }
 
   function newReplayer() {
@@ -286,9 +337,20 @@ import { Replayer } from "@rrweb/replay";
     });
     // rrweb rebuilds the page with document.open(), which drops listeners: attach after it.
     replayer.on("fullsnapshot-rebuilded", watchMirror);
+    watchFormState(replayer); // selects show the customer's choice (frontend/mirror/formstate.js)
     ui.stage.appendChild(ui.overlay); // keep the pointer layer above the mirror
     ui.overlay.appendChild(ui.alert);
     current.replayer = replayer;
+    // Node ids belong to one page: what was pending for the last one is void.
+    [edits, scrolls].forEach(function (pending) {
+      Object.keys(pending).forEach(function (id) {
+        clearTimeout(pending[id].timer);
+        clearTimeout(pending[id].settle);
+        delete pending[id];
+      });
+    });
+    current.customerPointer = null;
+    drawCustomerPointer();
   }
 
   // ---------------------------------------------------------------------------
@@ -321,6 +383,7 @@ import { Replayer } from "@rrweb/replay";
     ui.one.setAttribute("aria-pressed", String(zoomMode === "1to1"));
     ui.view.dataset.zoom = zoomMode;
     ui.view.dataset.scale = scale.toFixed(3);
+    drawCustomerPointer();
   }
 
   ui.fit.addEventListener("click", function () {
@@ -332,6 +395,8 @@ import { Replayer } from "@rrweb/replay";
     applyZoom();
   });
   window.addEventListener("resize", applyZoom);
+  // The panel changes size without the window too: a banner shown or hidden, the tabs.
+  if (window.ResizeObserver) new ResizeObserver(applyZoom).observe(ui.view);
 
   // ---------------------------------------------------------------------------
   // Pointer mode: the agent points and clicks; nothing reaches the customer's page but that
@@ -381,6 +446,7 @@ import { Replayer } from "@rrweb/replay";
 
   ui.overlay.addEventListener("mouseleave", function () {
     showAlert(null, "");
+    if (current) current.agentPointer = null;
   });
 
   ui.overlay.addEventListener("mousemove", function (event) {
@@ -388,11 +454,18 @@ import { Replayer } from "@rrweb/replay";
     var point = pagePoint(event);
     var target = targetAt(point);
     showAlert(point, target && target.refusal);
-    pendingPointer = point;
+    queuePointer(point);
+  });
+
+  // Pointers travel in page coordinates (the point in the viewport plus the view's scroll), so
+  // that each side draws the other's pointer on the same element whatever either has scrolled.
+  function queuePointer(viewportPoint) {
+    current.agentPointer = viewportPoint;
+    pendingPointer = onPage(viewportPoint);
     var wait = POINTER_INTERVAL - (Date.now() - lastPointer);
     if (wait <= 0) sendPointer();
     else if (!pointerTimer) pointerTimer = setTimeout(sendPointer, wait);
-  });
+  }
 
   function sendPointer() {
     clearTimeout(pointerTimer);
@@ -412,11 +485,192 @@ import { Replayer } from "@rrweb/replay";
       showAlert(point, target.refusal);
       return; // clicks on restricted and masked elements do nothing
     }
-    var click = { type: "click", x: point.x, y: point.y };
+    var onThePage = onPage(point);
+    var click = { type: "click", x: onThePage.x, y: onThePage.y };
     if (target && target.id) click.id = target.id;
     send(click);
     ring(point);
   });
+
+  // ---------------------------------------------------------------------------
+  // Both pointers and scrolling. Pointer mode: the agent scrolls their own view (the wheel over
+  // the mirror); write mode: the agent's scroll scrolls the customer's page.
+  // ---------------------------------------------------------------------------
+
+  function mirrorWindow() {
+    var iframe = ui.stage.querySelector("iframe");
+    return (iframe && iframe.contentWindow) || null;
+  }
+
+  function onPage(viewportPoint) {
+    var win = mirrorWindow();
+    var x = viewportPoint.x + (win ? win.scrollX : 0);
+    var y = viewportPoint.y + (win ? win.scrollY : 0);
+    return { x: Math.round(x * 10) / 10, y: Math.round(y * 10) / 10 };
+  }
+
+  // The customer's pointer, where it is on their page, drawn over the mirror's view of it.
+  function drawCustomerPointer() {
+    var pointer = ui.customerPointer;
+    var win = mirrorWindow();
+    var at = current && current.customerPointer;
+    if (!at || !win || current.ended) {
+      pointer.hidden = true;
+      return;
+    }
+    var scroll = current.customerScroll || { x: 0, y: 0 };
+    var x = at.x + scroll.x - win.scrollX;
+    var y = at.y + scroll.y - win.scrollY;
+    pointer.hidden = x < 0 || y < 0 || x > current.width || y > current.height;
+    // Drawn at its own size whatever the zoom: the stage scales, the pointer does not.
+    pointer.style.transform =
+      "translate(" + x + "px," + y + "px) scale(" + 1 / (current.scale || 1) + ")";
+  }
+
+  // The mirror scrolled (the agent's wheel, or the customer's scroll applied): both pointers
+  // move with the page under them.
+  function onMirrorScroll() {
+    drawCustomerPointer();
+    if (current && current.agentPointer) queuePointer(current.agentPointer);
+  }
+
+  // Pointer mode: the overlay takes the wheel; it scrolls what is under the pointer in the
+  // agent's own view (a scrolled box, else the page), and never the customer's page.
+  ui.overlay.addEventListener("wheel", function (event) {
+    var win = mirrorWindow();
+    if (!win || !current || current.ended) return;
+    event.preventDefault();
+    var unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? current.height || 600 : 1;
+    var dx = event.deltaX * unit;
+    var dy = event.deltaY * unit;
+    var target = targetAt(pagePoint(event));
+    for (var node = target && target.element; node && node.nodeType === 1; node = node.parentElement) {
+      if (node === win.document.documentElement || node === win.document.body) break;
+      if (canScroll(win, node, dx, dy)) {
+        node.scrollBy(dx, dy);
+        return;
+      }
+    }
+    win.scrollBy(dx, dy);
+  }, { passive: false });
+
+  function canScroll(win, node, dx, dy) {
+    var style = win.getComputedStyle(node);
+    var scrolls = function (overflow) {
+      return overflow === "auto" || overflow === "scroll";
+    };
+    if (dy && scrolls(style.overflowY) && node.scrollHeight > node.clientHeight) {
+      return dy < 0 ? node.scrollTop > 0 : node.scrollTop + node.clientHeight < node.scrollHeight;
+    }
+    if (dx && scrolls(style.overflowX) && node.scrollWidth > node.clientWidth) {
+      return dx < 0 ? node.scrollLeft > 0 : node.scrollLeft + node.clientWidth < node.scrollWidth;
+    }
+    return false;
+  }
+
+  // Write mode: what the agent scrolls in the mirror, the customer's page scrolls too. A scroll
+  // of the mirror is the agent's only right after their own wheel, key or press: the replayer
+  // scrolls the mirror too when the customer scrolls, and that must not bounce back.
+  var scrolls = {}; // node id -> { at, frame, timer, sentAt, echo }
+
+  function onAgentScroll(doc, target) {
+    var id = current.replayer.getMirror().getId(target);
+    if (!(id > 0)) return;
+    var element = target.nodeType === 9 ? null : target;
+    var win = doc.defaultView;
+    var frame = {
+      type: "scroll",
+      id: id,
+      x: Math.round(element ? element.scrollLeft : win.scrollX),
+      y: Math.round(element ? element.scrollTop : win.scrollY),
+    };
+    var entry = scrolls[id] || (scrolls[id] = { sentAt: 0 });
+    entry.at = Date.now();
+    entry.frame = frame;
+    var wait = SCROLL_INTERVAL - (Date.now() - entry.sentAt);
+    if (wait <= 0) sendScroll(id);
+    else if (!entry.timer) entry.timer = setTimeout(function () {
+      sendScroll(id);
+    }, wait);
+    settleEcho(entry, function (echo) {
+      applyScroll(echo);
+    });
+  }
+
+  function sendScroll(id) {
+    var entry = scrolls[id];
+    clearTimeout(entry.timer);
+    entry.timer = null;
+    if (!entry.frame) return;
+    entry.sentAt = Date.now();
+    send(entry.frame);
+    entry.frame = null;
+  }
+
+  function applyScroll(data) {
+    var node = current && current.replayer && current.replayer.getMirror().getNode(data.id);
+    if (!node) return;
+    if (node.nodeType === 9) node.defaultView.scrollTo(data.x, data.y);
+    else if (node.scrollTo) node.scrollTo(data.x, data.y);
+  }
+
+  // Typing: the whole value of a field, at most one frame per INPUT_INTERVAL per field (the last
+  // value always goes), in order with everything else the agent sends.
+  var edits = {}; // node id -> { at, frame, timer, sentAt, echo }
+
+  function queueInput(id, value) {
+    var entry = edits[id] || (edits[id] = { sentAt: 0 });
+    entry.at = Date.now();
+    entry.frame = { type: "input", id: id, value: value };
+    var wait = INPUT_INTERVAL - (Date.now() - entry.sentAt);
+    if (wait <= 0) flushInput(id);
+    else if (!entry.timer) entry.timer = setTimeout(function () {
+      flushInput(id);
+    }, wait);
+    settleEcho(entry, function (echo) {
+      if (current && current.replayer) current.replayer.addEvent(echo);
+    });
+  }
+
+  function flushInput(id) {
+    var entry = edits[id];
+    clearTimeout(entry.timer);
+    entry.timer = null;
+    if (!entry.frame) return;
+    var frame = entry.frame;
+    entry.frame = null;
+    entry.sentAt = Date.now();
+    if (current && current.socket && current.socket.readyState === WebSocket.OPEN) {
+      current.socket.send(JSON.stringify(frame));
+    }
+  }
+
+  function flushInputs() {
+    Object.keys(edits).forEach(function (id) {
+      if (edits[id].frame) flushInput(id);
+    });
+  }
+
+  // Is this event the customer's page reporting back what the agent is still changing? Then it
+  // waits (settleEcho) instead of taking the field or the scroll back in time.
+  function isEcho(event) {
+    if (event.type !== EVENT_INCREMENTAL || !event.data) return false;
+    var data = event.data;
+    var entry = data.source === SOURCE_INPUT ? edits[data.id] :
+      data.source === SOURCE_SCROLL ? scrolls[data.id] : null;
+    if (!entry || Date.now() - entry.at >= ECHO_QUIET) return false;
+    entry.echo = data.source === SOURCE_INPUT ? event : data;
+    return true;
+  }
+
+  function settleEcho(entry, apply) {
+    clearTimeout(entry.settle);
+    entry.settle = setTimeout(function () {
+      var echo = entry.echo;
+      entry.echo = null;
+      if (echo) apply(echo);
+    }, ECHO_QUIET);
+  }
 
   // ---------------------------------------------------------------------------
   // Write mode: the customer's consent, then the agent types, clicks and navigates
@@ -504,9 +758,11 @@ import { Replayer } from "@rrweb/replay";
       var id = nodeId(target);
       if (!id) return;
       if (target.matches("input[type=checkbox],input[type=radio]")) {
+        flushInputs();
         send({ type: "input", id: id, checked: target.checked });
       } else {
-        send({ type: "click", id: id, x: point.x, y: point.y });
+        var onThePage = onPage(point);
+        send({ type: "click", id: id, x: onThePage.x, y: onThePage.y });
       }
       ring(point);
     }, true);
@@ -519,8 +775,7 @@ import { Replayer } from "@rrweb/replay";
       if (target.closest(MARKED)) return;
       var id = nodeId(target);
       if (!id) return;
-      var value = target.isContentEditable ? target.textContent : target.value;
-      send({ type: "input", id: id, value: value });
+      queueInput(id, target.isContentEditable ? target.textContent : target.value);
     }, true);
     doc.addEventListener("focusin", function (event) {
       var target = event.target;
@@ -537,11 +792,21 @@ import { Replayer } from "@rrweb/replay";
       var point = { x: event.clientX, y: event.clientY };
       var marked = event.target.closest && event.target.closest(MARKED);
       showAlert(point, marked && refusal(marked));
-      pendingPointer = point;
-      var wait = POINTER_INTERVAL - (Date.now() - lastPointer);
-      if (wait <= 0) sendPointer();
-      else if (!pointerTimer) pointerTimer = setTimeout(sendPointer, wait);
+      queuePointer(point);
     }, true);
+    doc.addEventListener("mouseleave", function () {
+      if (current) current.agentPointer = null;
+    });
+    var gestureAt = -Infinity;
+    ["wheel", "keydown", "mousedown", "touchstart"].forEach(function (name) {
+      doc.addEventListener(name, function () {
+        gestureAt = Date.now();
+      }, { capture: true, passive: true });
+    });
+    doc.addEventListener("scroll", function (event) {
+      if (event.target === doc) onMirrorScroll();
+      if (writing() && Date.now() - gestureAt < GESTURE_SCROLL) onAgentScroll(doc, event.target);
+    }, { capture: true, passive: true });
     if (current.mode === "write") current.replayer.enableInteract();
   }
 
@@ -567,6 +832,7 @@ import { Replayer } from "@rrweb/replay";
   });
 
   function showSession(session) {
+    showError(""); // an earlier failed attempt is not news once a session is live
     ui.session.hidden = false;
     ui.code.textContent = session.code_display;
     ui.url.value = session.current_url || "";

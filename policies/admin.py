@@ -65,7 +65,7 @@ class SiteAdmin(admin.ModelAdmin):
         if demo_page:
             from policies.preview import render_demo_page
 
-            source, url = render_demo_page(demo_page, site)
+            source, url = render_demo_page(request, demo_page, site)
         if source:
             result = preview_html(site, source, url)
         context = {
@@ -77,6 +77,7 @@ class SiteAdmin(admin.ModelAdmin):
             "url": url,
             "result": result,
             "demo_pages": ["/demo/checkout/", "/demo/account/", "/demo/privacy/", "/demo/"],
+            "demo_page": demo_page,
             "policy_version": PolicyVersion.current(),
         }
         return TemplateResponse(request, "admin/policies/site/preview.html", context)

@@ -144,7 +144,11 @@ class ElementIndex:
 
 
 MASK = "****"
-PSEUDO_STATE_ATTRS = ("checked", "disabled", "required", "readonly", "placeholder", "open", "href")
+# Attributes pseudo-classes read (`:checked` is also an option's `selected`, which the widget
+# sends as the option's selectedness).
+PSEUDO_STATE_ATTRS = (
+    "checked", "selected", "disabled", "required", "readonly", "placeholder", "open", "href",
+)  # fmt: skip
 
 
 def referenced_attributes(selectors: list[str]) -> frozenset[str]:
@@ -220,6 +224,7 @@ class PrivacyGuard:
     elements: dict[int, Node] = field(default_factory=dict)
     children: dict[int, list[int]] = field(default_factory=dict)  # element id -> element ids
     text_parent: dict[int, int] = field(default_factory=dict)
+    documents: set[int] = field(default_factory=set)  # the page's and its frames' documents
     masked: dict[int, str] = field(default_factory=dict)  # node id -> input | text | block
     restricted: dict[int, str] = field(default_factory=dict)  # node id -> control | field
     hits: Counter = field(default_factory=Counter)  # selector -> elements matched (policy lint)
@@ -349,6 +354,7 @@ class PrivacyGuard:
         self.elements.clear()
         self.children.clear()
         self.text_parent.clear()
+        self.documents.clear()
         self.masked.clear()
         self.restricted.clear()
 
@@ -504,6 +510,7 @@ class PrivacyGuard:
                 siblings.remove(node_id)
         self.children.pop(node_id, None)
         self.text_parent.pop(node_id, None)
+        self.documents.discard(node_id)
 
     def check_attribute_change(self, change: dict) -> tuple[bool, bool, list[Alert]]:
         node_id = node_id_of(change.get("id"))
@@ -580,6 +587,8 @@ class PrivacyGuard:
                 order.append(node)
             elif kind == TEXT and parent_id is not None:
                 self.text_parent[node_id] = parent_id
+            elif kind == DOCUMENT:
+                self.documents.add(node_id)
             children = node.get("childNodes")
             if isinstance(children, list):
                 usable = []
@@ -862,6 +871,17 @@ class PrivacyGuard:
             if node.tag in ("a", "area") and self.leaves_site(node):
                 return "restricted control (a link off the site)"
         return None
+
+    def scroll_refusal(self, node_id) -> str | None:
+        """Why the agent may not scroll this node, or None. A scroll acts on no control and
+        submits nothing: a document always scrolls; an element does unless the guard does not
+        know it or it is (inside) a masked or restricted element."""
+        node_id = node_id_of(node_id)
+        if node_id is not None and node_id in self.documents:
+            return None
+        if node_id is None or node_id not in self.elements:
+            return "unknown element"
+        return self.own_refusal(node_id)
 
     def label_controls(self, label_id: int) -> list[int]:
         """The control a label labels: by its `for` attribute, else the controls inside it."""

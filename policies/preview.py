@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from django.http import HttpRequest
 
 from policies.guard import ELEMENT, FULL_SNAPSHOT, TEXT, PrivacyGuard
 from policies.selectors import DEFAULT_MASK_INPUT, DEFAULT_RESTRICT_SUBMIT, policy_for_site
@@ -116,16 +117,36 @@ def preview_html(site, html: str, url: str = "") -> Preview:
     )
 
 
-def render_demo_page(path: str, site) -> tuple[str, str]:
+class _DemoPageRequest(HttpRequest):
+    """A GET for a demo page, on the host and scheme the administrator's own request came in on.
+
+    Built by hand, not with Django's test RequestFactory: that one's host is `testserver`, which
+    only a test run allows, so a real server answered the preview with DisallowedHost.
+    """
+
+    def __init__(self, request: HttpRequest, path: str):
+        super().__init__()
+        self.method = "GET"
+        self.path = self.path_info = path
+        self.META = {
+            "REQUEST_METHOD": "GET",
+            "HTTP_HOST": request.get_host(),  # already checked against ALLOWED_HOSTS
+            "SERVER_PORT": request.get_port(),
+        }
+        self._scheme = request.scheme
+
+    def _get_scheme(self) -> str:
+        return self._scheme
+
+
+def render_demo_page(request: HttpRequest, path: str, site) -> tuple[str, str]:
     """The demo shop's own HTML for a path, rendered in-process (no network)."""
-    from django.test import RequestFactory
     from django.urls import resolve
 
     allowed = {"/demo/", "/demo/checkout/", "/demo/account/", "/demo/privacy/", "/demo/products/"}
     if path not in allowed:
         return "", ""
-    request = RequestFactory().get(path)
     match = resolve(path)
-    response = match.func(request, *match.args, **match.kwargs)
+    response = match.func(_DemoPageRequest(request, path), *match.args, **match.kwargs)
     origin = site.origins[0] if site.origins else "http://localhost"
     return response.content.decode(), origin + path

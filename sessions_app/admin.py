@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from sessions_app import services
 from sessions_app.audit import staff_actor
@@ -109,7 +110,8 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
             )
             announce_end_sync(session.pk, CobrowseSession.EndReason.ENDED_BY_STAFF)
             count += 1
-        self.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)
+        ended = ngettext("Ended %(count)d session.", "Ended %(count)d sessions.", count)
+        self.message_user(request, ended % {"count": count}, messages.SUCCESS)
 
 
 class ChatMessageInline(admin.TabularInline):

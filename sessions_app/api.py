@@ -4,7 +4,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -356,9 +356,67 @@ class SessionEnd(APIView):
         return Response(shown_session(session))
 
 
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+def _selectors(help_text: str = "") -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), help_text=help_text)
+
+
+class MaskSelectorsSerializer(serializers.Serializer):
+    input = _selectors("Fields whose values show as mask_text.")
+    text = _selectors("Elements whose text shows as mask_text.")
+    block = _selectors("Elements shown as an empty box.")
+
+
+class RestrictSelectorsSerializer(serializers.Serializer):
+    control = _selectors("Controls the agent cannot click (green boxes).")
+    field = _selectors("Fields the agent cannot use; their values are masked (purple boxes).")
+
+
+class FramePolicySerializer(serializers.Serializer):
+    mask = MaskSelectorsSerializer()
+    restrict = RestrictSelectorsSerializer()
+
+
+class MaskAttributesSerializer(serializers.Serializer):
+    safe = _selectors("Attributes that may pass on a masked element; all others are dropped.")
+    sensitive = _selectors("Attributes that pass as mask_text on a masked element.")
+
+
+class PolicySerializer(serializers.Serializer):
+    """The shape `policies.selectors.policy_for_site` returns (the schema only: never validated)."""
+
+    version = serializers.IntegerField(help_text="The global policy version.")
+    site = serializers.CharField(help_text="The site key.")
+    write_mode_enabled = serializers.BooleanField()
+    submit_restricted = serializers.BooleanField()
+    mask_reveals_length = serializers.BooleanField()
+    kept_params = _selectors("Query parameters that stored and shown URLs may keep.")
+    path = serializers.CharField(help_text="The normalised path the rules were picked for.")
+    origins = _selectors("The site's origins: where write-mode navigation may go.")
+    mask = MaskSelectorsSerializer()
+    restrict = RestrictSelectorsSerializer()
+    frames = FramePolicySerializer(
+        help_text="Extra rules for same-origin frames: every URL-scoped rule applies in them."
+    )
+    attributes = MaskAttributesSerializer()
+    mask_text = serializers.CharField()
+
+
 class SitePolicy(PublicCorsMixin, APIView):
     """The compiled privacy policy for one page (?url=): the widget applies it before recording."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "url", str, description="The page's URL: selects rules with a URL pattern."
+            )
+        ],
+        responses={200: PolicySerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request, key: str):
         site = site_for_key(key)
         if site is None:

@@ -14,13 +14,19 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from sessions_app.models import AUDIT_GENESIS, AuditEntry, CobrowseSession
 
 Kind = AuditEntry.Kind
 
-# What an agent's input action may say about the value: its length or a checkbox state.
-_SAFE_INPUT_DETAIL = re.compile(r"[0-9]{1,6} characters|checked|unchecked")
+# What an agent's input action may say about the value: its length, exactly as `typed_length`
+# words it ("0 characters", "1 character", "2 characters"), or a checkbox state.
+_SAFE_INPUT_DETAIL = re.compile(
+    r"1 character|(?:[02-9]|[1-9][0-9]{1,5}) characters|checked|unchecked"
+)
+# A length as a caller may still word it ("1 characters"): reworded before it is kept.
+_TYPED_LENGTH = re.compile(r"([0-9]{1,6}) characters?")
 
 
 def audit_append(
@@ -102,6 +108,17 @@ def page(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"[:500]
 
 
+def typed_length(count: int) -> str:
+    """What an agent's typing says about the value: its length only ("1 character")."""
+    return ngettext("%(count)d character", "%(count)d characters", count) % {"count": count}
+
+
+def input_detail(text: str) -> str:
+    """An input action's detail with a length reworded by `typed_length`; anything else as is."""
+    length = _TYPED_LENGTH.fullmatch(text)
+    return typed_length(int(length[1])) if length else text
+
+
 def action_detail(action: dict) -> dict:
     """An agent action (as buffered by the customer's consumer) without any typed value."""
     kind = str(action.get("kind", ""))
@@ -116,6 +133,7 @@ def action_detail(action: dict) -> dict:
         detail["at"] = action["created"].isoformat()
     if kind == "input":
         # Anything but a length or a checkbox state is withheld rather than risk a typed value.
+        text = input_detail(text)
         detail["value"] = text if _SAFE_INPUT_DETAIL.fullmatch(text) else "withheld"
     elif kind == "navigate":
         how, _, to = text.partition(" ")

@@ -24,6 +24,8 @@ ENDED_MESSAGES = {
     "staff": "A supervisor ended the chat.",
 }
 CALL_ENDED = "The call ended."
+# The customer's own socket speaks to the customer.
+CUSTOMER_ENDED_MESSAGES = {**ENDED_MESSAGES, "customer": "You ended the chat."}
 
 
 def _transcript(interaction_id: int) -> list[dict]:
@@ -131,7 +133,10 @@ class CustomerChatConsumer(_SessionSocket):
     async def chat_ended(self, event: dict) -> None:
         self.ended = True
         await self.send_json(
-            {"type": "ended", "message": ENDED_MESSAGES.get(event["by"], "The chat ended.")}
+            {
+                "type": "ended",
+                "message": CUSTOMER_ENDED_MESSAGES.get(event["by"], "The chat ended."),
+            }
         )
         await self.close(code=4000)
 

@@ -19,6 +19,7 @@ from policies.guard import PrivacyGuard
 from policies.models import origin_of
 from policies.urls import clean_url
 from sessions_app import services
+from sessions_app.audit import typed_length
 from sessions_app.limits import FrameRate
 from sessions_app.models import CobrowseSession
 from sessions_app.realtime import agent_group, announce_end, announce_mode, customer_group
@@ -28,9 +29,13 @@ log = logging.getLogger("cobrowse.consumers")
 
 FULL_SNAPSHOT = 2  # rrweb EventType.FullSnapshot
 META = 4  # rrweb EventType.Meta
-CONTROL_COMMANDS = ("click", "input", "focus", "navigate")
+CONTROL_COMMANDS = ("click", "input", "focus", "navigate", "scroll")
+NODE_COMMANDS = ("click", "input", "focus", "scroll")  # commands that name a node id
 CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
+# How long the customer's consumer waits for any of the agent's sockets to answer a probe. A
+# later answer still counts (CustomerConsumer.agent_here).
+AGENT_PROBE_TIMEOUT = 1.0
 
 
 MAX_WS_BYTES = 1_000_000  # daphne refuses WebSocket messages over 1 MiB, both ways
@@ -197,6 +202,7 @@ class CustomerConsumer(_SessionSocket):
 
     expiry_task: asyncio.Task | None = None
     agent_lost_task: asyncio.Task | None = None
+    agent_gone = False  # told the widget the agent's connection dropped; cleared by a join
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -509,6 +515,7 @@ class CustomerConsumer(_SessionSocket):
 
     async def agent_joined(self, event: dict) -> None:
         self.agent_present = True
+        self.agent_gone = False
         if self.agent_lost_task:
             self.agent_lost_task.cancel()
             self.agent_lost_task = None
@@ -519,15 +526,27 @@ class CustomerConsumer(_SessionSocket):
         await self.send_json({"type": "agent.joined", "agent": event["agent"]})
 
     async def agent_disconnected(self, event: dict) -> None:
-        # The agent may come back (network drop, reload): keep the session for a grace period.
+        # One of the agent's sockets closed. Another tab of theirs may still hold the session (on
+        # any worker): only when none answers is the customer told, and the grace period starts.
         if self.agent_lost_task:
             self.agent_lost_task.cancel()
+        self.agent_lost_task = asyncio.ensure_future(self.check_agent_is_here())
+
+    async def check_agent_is_here(self) -> None:
+        here = await self.probe_agent()
+        if here:
+            self.agent_lost_task = None
+            return
+        self.agent_gone = True
         self.agent_lost_task = asyncio.ensure_future(self.end_unless_agent_returns())
         await self.send_json({"type": "agent.disconnected", "grace": settings.COBROWSE_AGENT_GRACE})
+        if self.mode == CobrowseSession.Mode.WRITE:
+            # Nobody is left to type: ask again when the agent is back.
+            await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
 
     async def end_unless_agent_returns(self) -> None:
         await asyncio.sleep(settings.COBROWSE_AGENT_GRACE)
-        # Another tab of the agent's may still hold the session: ask before ending it.
+        # A socket of the agent's may have come back without a join (a late probe answer).
         here = await self.probe_agent()
         self.agent_lost_task = None
         if not here:
@@ -540,20 +559,18 @@ class CustomerConsumer(_SessionSocket):
             agent_group(self.session_id), {"type": "agent.probe", "reply_to": self.channel_name}
         )
         try:
-            await asyncio.wait_for(self.agent_seen.wait(), timeout=2.0)
+            await asyncio.wait_for(self.agent_seen.wait(), timeout=AGENT_PROBE_TIMEOUT)
             return True
         except TimeoutError:
             return False
 
-    async def check_agent_is_here(self) -> None:
-        here = await self.probe_agent()
-        self.agent_lost_task = None
-        if not here:
-            await self.agent_disconnected({})
-
     async def agent_here(self, event: dict) -> None:
         if getattr(self, "agent_seen", None) is not None:
             self.agent_seen.set()
+        if self.agent_gone and "agent" in event:
+            # The answer came after the probe gave up (a busy worker): the agent is here after
+            # all, so the page is shared again instead of waiting for a rejoin that never comes.
+            await self.agent_joined(event)
 
     async def write_requested(self, event: dict) -> None:
         # A request repeated right after a denial is not shown: no pressing the customer.
@@ -589,16 +606,21 @@ class CustomerConsumer(_SessionSocket):
         # Defence in depth: the page knowledge lives here; refuse what the guard would.
         if self.mode != CobrowseSession.Mode.WRITE:
             return
-        if node_id is not None and self.guard.refuses(node_id):
+        refuses = self.guard.scroll_refusal if command["type"] == "scroll" else self.guard.refuses
+        if node_id is not None and refuses(node_id):
             await self.channel_layer.group_send(
                 agent_group(self.session_id),
                 {"type": "command.refused", "message": "That element is restricted."},
             )
             return
+        if command["type"] == "scroll":
+            # Not an action on the page's content: relayed, not written to the audit trail.
+            await self.send_json({"type": "agent.command", "command": command})
+            return
         value = command.get("value")
         detail = command.get("action", "")
         if isinstance(value, str):
-            detail = f"{len(value)} characters"  # never the text itself
+            detail = typed_length(len(value))  # never the text itself
         elif isinstance(command.get("checked"), bool):
             detail = "checked" if command["checked"] else "unchecked"
         if command.get("url"):
@@ -695,8 +717,9 @@ class AgentConsumer(_SessionSocket):
             local.discard(self)
             if not local:
                 del LOCAL_AGENTS[self.session_id]
-        if not self.ended and self.mode == CobrowseSession.Mode.WRITE:
-            # The agent is gone (even while the customer is between pages): ask again when back.
+        if not self.ended and self.customer_away and self.mode == CobrowseSession.Mode.WRITE:
+            # No customer page is there to find out whether another tab of the agent's is still
+            # open (it does that when the customer is there): ask for write mode again when back.
             await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
         if not self.ended:
             await self.channel_layer.group_send(
@@ -714,7 +737,7 @@ class AgentConsumer(_SessionSocket):
             return
         kind = data["type"]
         target = data.get("id")
-        if target is not None and kind in ("click", "input", "focus"):
+        if target is not None and kind in NODE_COMMANDS:
             if not isinstance(target, int) or isinstance(target, bool):
                 await self.send_error("bad_frame", "A node 'id' is an integer.")
                 return
@@ -817,7 +840,7 @@ class AgentConsumer(_SessionSocket):
             )
             return
         command = {"type": kind}
-        if kind in ("click", "input", "focus"):
+        if kind in NODE_COMMANDS:
             node_id = data.get("id")
             if not isinstance(node_id, int) or isinstance(node_id, bool):
                 await self.send_error("bad_frame", f"A {kind} command names a node 'id'.")
@@ -827,6 +850,17 @@ class AgentConsumer(_SessionSocket):
             x, y = data.get("x", 0), data.get("y", 0)
             if isinstance(x, (int, float)) and isinstance(y, (int, float)):
                 command["x"], command["y"] = round(float(x), 1), round(float(y), 1)
+        elif kind == "scroll":
+            x, y = data.get("x"), data.get("y")
+            if not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 10_000_000
+                for v in (x, y)
+            ):
+                await self.send_error(
+                    "bad_frame", "A scroll command has 'x' and 'y' offsets from 0 to 10,000,000."
+                )
+                return
+            command["x"], command["y"] = round(x), round(y)
         elif kind == "input":
             value, checked = data.get("value"), data.get("checked")
             if isinstance(value, str) and len(value) <= 10_000:
@@ -885,7 +919,10 @@ class AgentConsumer(_SessionSocket):
     # Group events
 
     async def agent_probe(self, event: dict) -> None:
-        await self.channel_layer.send(event["reply_to"], {"type": "agent.here"})
+        await self.channel_layer.send(
+            event["reply_to"],
+            {"type": "agent.here", "agent": self.agent_name, "agent_id": self.scope["user"].pk},
+        )
 
     async def mode_changed(self, event: dict) -> None:
         self.mode = event["mode"]

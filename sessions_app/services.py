@@ -20,6 +20,7 @@ from sessions_app.audit import (
     alerts_detail,
     audit_append,
     audit_extend,
+    input_detail,
     page,
 )
 from sessions_app.errors import ServiceError
@@ -418,6 +419,8 @@ def _action_without_queries(action: dict, kept_params: list[str]) -> dict:
         how, _, to = str(action.get("detail", "")).partition(" ")
         if to:
             action["detail"] = f"{how} {clean_url(to, kept_params)}".strip()[:300]
+    elif action.get("kind") == AgentAction.Kind.INPUT:
+        action["detail"] = input_detail(str(action.get("detail", "")))  # "1 character"
     return action
 
 

@@ -192,7 +192,7 @@ def test_the_command_exits_1_naming_the_session_and_seq_of_the_first_broken_entr
     assert exit.value.code == 1
     err = capsys.readouterr().err
     assert f"Session {session.code_display} (id {session.pk}): BROKEN at seq 3 (joined" in err
-    assert "1 of 1 audit chain(s) broken" in err
+    assert "1 of 1 audit chain broken." in err
 
 
 @pytest.mark.django_db(transaction=True)
@@ -201,7 +201,7 @@ def test_the_command_checks_every_session_with_all(site, agent, capsys):
     bad, _ = services.session_create(site=site)
     services.session_end(session=bad, reason="customer_exit")
     call_command("verify_audit", "--all")
-    assert "All 2 audit chain(s) verify." in capsys.readouterr().out
+    assert "All 2 audit chains verify." in capsys.readouterr().out
     AuditEntry.objects.filter(session=bad, seq=1).delete()
     with pytest.raises(SystemExit) as exit:
         ManagementUtility(["manage.py", "verify_audit", "--all"]).execute()

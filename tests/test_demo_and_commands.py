@@ -1,6 +1,7 @@
 """The demo shop pages and the seed_demo / cobrowse_site management commands."""
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -185,9 +186,10 @@ def test_seed_demo_creates_the_groups_users_and_site_and_prints_the_logins():
     assert site.origins == ["http://127.0.0.1:8000", "http://localhost:8000"]
     assert site.write_mode_enabled and site.submit_restricted
 
-    assert "http://127.0.0.1:8000/workspace/" in out
-    assert "http://127.0.0.1:8000/demo/" in out
-    assert "http://127.0.0.1:8000/admin/" in out
+    # The shop on one host name, the staff pages on the other, as the README says.
+    assert "  Workspace  http://localhost:8000/workspace/\n" in out
+    assert "  Demo shop  http://127.0.0.1:8000/demo/\n" in out
+    assert "  Admin      http://localhost:8000/admin/\n" in out
     for login in (
         "admin-demo-pass",
         "agent1-demo-pass",
@@ -225,6 +227,78 @@ def test_seed_demo_is_idempotent_and_keeps_the_site_key():
     assert agent1.first_name == "Alice"
     assert agent1.check_password("agent1-demo-pass")
     assert agent1.groups.count() == 1
+
+
+def printed_links(out: str) -> dict[str, str]:
+    names = ("Workspace", "Demo shop", "Admin")
+    return {
+        name: line.split(name, 1)[1].strip()
+        for line in out.splitlines()
+        for name in names
+        if line.startswith(f"  {name} ")
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "origins, shop, staff",
+    [
+        # scripts/demo.sh
+        (
+            ["http://127.0.0.1:8080", "http://localhost:8080"],
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+        ),
+        # the end-to-end tests' server: only the shop's origin is given
+        (["http://127.0.0.1:8123"], "http://127.0.0.1:8123", "http://localhost:8123"),
+        (["http://localhost:9000"], "http://localhost:9000", "http://127.0.0.1:9000"),
+        (["http://127.0.0.1"], "http://127.0.0.1", "http://localhost"),
+        (
+            ["https://shop.example.com", "https://agents.example.com"],
+            "https://shop.example.com",
+            "https://agents.example.com",
+        ),
+        # the same host name on another port shares its cookies: not another host name
+        (
+            ["http://127.0.0.1:8000", "http://127.0.0.1:8001"],
+            "http://127.0.0.1:8000",
+            "http://localhost:8000",
+        ),
+        # one host name we know nothing else about: the only one there is
+        (["https://shop.example.com"], "https://shop.example.com", "https://shop.example.com"),
+    ],
+)
+def test_seed_demo_prints_the_workspace_on_another_host_name_than_the_shop(origins, shop, staff):
+    args = [arg for origin in origins for arg in ("--origin", origin)]
+    out = run("seed_demo", *args)
+    assert printed_links(out) == {
+        "Workspace": f"{staff}/workspace/",
+        "Demo shop": f"{shop}/demo/",
+        "Admin": f"{staff}/admin/",
+    }
+    assert ("separate cookies" in out) == (staff != shop)
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_what_the_readme_tells_people_to_open():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    links = printed_links(run("seed_demo"))
+    assert f"open {links['Demo shop']} and click **Start Co-browse**" in readme
+    assert f"open {links['Workspace']}, log in as `agent1`" in readme
+
+
+def test_the_readme_says_what_scripts_install_sh_does_and_that_both_commands_run_it():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    two_commands = readme.split("## Two commands")[1].split("\n## ")[0]
+    assert "`scripts/install.sh`" in two_commands
+    install = (root / "scripts/install.sh").read_text()
+    for step in ("-m venv .venv", "requirements.txt", "npm ci", "npm run", "migrate --noinput"):
+        assert step in install, step
+    for said in ("`.venv`", "`requirements.txt`", "`npm ci`", "`npm run build`", "migrates"):
+        assert said in two_commands, said
+    for script in ("demo.sh", "test.sh"):
+        assert "scripts/install.sh" in (root / "scripts" / script).read_text(), script
 
 
 @pytest.mark.django_db

@@ -619,3 +619,52 @@ def test_links_that_browsers_read_as_another_host_are_refused():
     guard = PrivacyGuard(policy, page_url="https://shop.example/demo/")
     guard.check_events([snapshot(*[el(30 + i, "a", {"href": h}) for i, h in enumerate(hrefs)])])
     assert all(guard.refuses(30 + i) for i in range(len(hrefs)))
+
+
+def test_select_and_textarea_state_passes_for_unmasked_fields_and_never_for_masked_ones():
+    """The widget sends each option's selectedness as `selected` (snapshot and attribute
+    changes) and a textarea's value, also when empty (issue 11, item 7): as they are for plain
+    fields; dropped or starred for masked ones, and for an option a `:checked` rule masks once it
+    is chosen."""
+    guard = PrivacyGuard(
+        {**POLICY, "mask": {**POLICY["mask"], "input": [".private", "option:checked.p"]}}
+    )
+    plain = el(11, "option", {"value": "a", "selected": True}, [text(12, "Apple")])
+    other = el(13, "option", {"value": "b"}, [text(14, "Banana")])
+    secret = el(21, "option", {"value": "gold", "selected": True}, [text(22, "Gold")])
+    ruled = el(31, "option", {"value": "x", "class": "p"}, [text(32, "X")])
+    event = snapshot(
+        el(10, "select", {"multiple": True}, [plain, other, ruled]),
+        el(20, "select", {"class": "private"}, [secret]),
+        el(40, "textarea", {"value": ""}, [text(41, "original")]),
+        el(50, "textarea", {"class": "private", "value": "my notes"}),
+    )
+    guard.check_events([event])
+    assert plain["attributes"] == {"value": "a", "selected": True}
+    assert "selected" not in secret["attributes"]
+    body = event["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"]
+    assert body[2]["attributes"] == {"value": ""}
+    assert body[3]["attributes"]["value"] == "****"
+    changes = [
+        {"id": 11, "attributes": {"selected": None}},
+        {"id": 13, "attributes": {"selected": ""}},
+        {"id": 21, "attributes": {"selected": ""}},
+        {"id": 31, "attributes": {"selected": ""}},
+    ]
+    batch = [mutation(attributes=changes), input_event(40, "typed"), input_event(50, "secret")]
+    guard.check_events(batch)
+    assert [c["attributes"].get("selected") for c in changes] == [None, "", None, None]
+    assert batch[1]["data"]["text"] == "typed"
+    assert batch[2]["data"]["text"] == "****"
+
+
+def test_the_agent_may_scroll_the_page_and_boxes_but_not_masked_or_unknown_ones():
+    guard = PrivacyGuard(POLICY)
+    guard.check_events(
+        [snapshot(el(5, "div", {"class": "terms"}), el(6, "div", {"class": "private"}))]
+    )
+    assert guard.scroll_refusal(1) is None  # the document
+    assert guard.scroll_refusal(5) is None
+    assert guard.scroll_refusal(6) == "masked field"
+    assert guard.scroll_refusal(99) == "unknown element"
+    assert guard.refuses(1) == "unknown element"  # a click on the document is still refused

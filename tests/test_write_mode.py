@@ -1,10 +1,18 @@
 """Write mode through both consumers: consent, lapse, back to pointer, control and refusals."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
 from sessions_app.models import AgentAction, CobrowseSession
-from tests.test_consumers import agent_socket, connected_pair, customer_socket, reload
+from tests.test_consumers import (
+    agent_socket,
+    connected_pair,
+    customer_socket,
+    next_of_type,
+    reload,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -152,10 +160,24 @@ async def test_either_side_returns_to_pointer_mode_and_the_other_is_told(site, a
     await agent_ws.disconnect()
 
 
+async def test_write_mode_stays_on_while_another_tab_of_the_agents_is_open(site, agent):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    second_tab = await agent_socket(agent, session.code)
+    assert (await second_tab.connect())[0]
+    await next_of_type(customer, "agent.joined")
+    await agent_ws.disconnect()
+    await asyncio.sleep(1.5)  # past the presence probe
+    assert (await reload(session)).mode == CobrowseSession.Mode.WRITE
+    await second_tab.send_json_to({"type": "mode.pointer"})
+    assert (await next_of_type(customer, "mode"))["by"] == "agent"
+    await customer.disconnect()
+    await second_tab.disconnect()
+
+
 async def test_the_agents_connection_dropping_returns_to_pointer_mode(site, agent):
     session, _, customer, agent_ws = await in_write_mode(site, agent)
     await agent_ws.disconnect()
-    frames = [await customer.receive_json_from(), await customer.receive_json_from()]
+    frames = [await customer.receive_json_from(timeout=5), await customer.receive_json_from()]
     assert {f["type"] for f in frames} == {"agent.disconnected", "mode"}
     frame = next(f for f in frames if f["type"] == "mode")
     assert frame["mode"] == "pointer" and frame["by"] == "agent_disconnected"
@@ -335,4 +357,37 @@ async def test_a_command_while_the_customer_changes_page_gets_a_clear_error(site
         pass
     assert frame["command"] == {"type": "navigate", "action": "refresh"}
     await back.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_the_agents_scroll_reaches_the_page_in_write_mode_and_is_not_audited(site, agent):
+    session, _, customer, agent_ws = await in_write_mode(site, agent)
+    await agent_ws.send_json_to({"type": "scroll", "id": 1, "x": 0, "y": 640.4})
+    assert await customer.receive_json_from() == {
+        "type": "agent.command",
+        "command": {"type": "scroll", "id": 1, "x": 0, "y": 640},
+    }
+    await agent_ws.send_json_to({"type": "scroll", "id": 10, "x": 0, "y": 20})
+    assert (await customer.receive_json_from())["command"]["id"] == 10
+    # A masked field is the customer's to scroll; a node the page does not have is refused.
+    await agent_ws.send_json_to({"type": "scroll", "id": 11, "x": 0, "y": 20})
+    assert (await agent_ws.receive_json_from())["code"] == "restricted"
+    await agent_ws.send_json_to({"type": "scroll", "id": 999, "x": 0, "y": 20})
+    assert (await agent_ws.receive_json_from())["message"] == "That element is restricted."
+    for bad in ({"x": -1, "y": 0}, {"x": "0", "y": 0}, {"x": 0}, {"x": True, "y": 0}):
+        await agent_ws.send_json_to({"type": "scroll", "id": 1, **bad})
+        assert (await agent_ws.receive_json_from())["code"] == "bad_frame"
+    assert await customer.receive_nothing(timeout=0.3)
+    await customer.disconnect()
+    await agent_ws.disconnect()
+    assert [a["kind"] for a in await actions(session)] == ["mode", "mode"]
+
+
+async def test_the_agents_scroll_in_pointer_mode_stays_in_their_own_view(site, agent):
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    await customer.send_json_to(page_with(NAME))
+    await agent_ws.receive_json_from()
+    await agent_ws.send_json_to({"type": "scroll", "id": 1, "x": 0, "y": 100})
+    assert (await agent_ws.receive_json_from())["code"] == "wrong_mode"
+    await customer.disconnect()
     await agent_ws.disconnect()

@@ -131,7 +131,8 @@ def _context(browser, request, name):
     page.set_default_timeout(10_000)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}-end.png"))
+    if not page.is_closed():  # a test may close a tab on purpose
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}-end.png"))
     context.close()
 
 

@@ -1,4 +1,6 @@
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -43,3 +45,15 @@ def screenshot(request, **pages: Page) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     for name, page in pages.items():
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"))
+
+
+def eventually(read: Callable[[], object], check: Callable[[object], bool], timeout: float = 10):
+    """Read a value until it passes the check (Playwright's expect() covers locators only)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {value!r} after {timeout} s")
+        time.sleep(0.05)

@@ -1,5 +1,7 @@
 """Demo users, groups and the "Demo shop" site. Idempotent: run it as often as you like."""
 
+from urllib.parse import urlsplit
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +12,8 @@ from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
 
 DEMO_SITE_NAME = "Demo shop"
 DEFAULT_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+# One machine's two names for itself: the demo serves the shop on one and the workspace on the other.
+LOOPBACK_NAMES = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 # username, password, first name, last name, group (None: superuser), role shown in the summary
 DEMO_USERS = [
@@ -18,6 +22,22 @@ DEMO_USERS = [
     ("agent2", "agent2-demo-pass", "Bob", "Agent", AGENTS_GROUP, "agent"),
     ("supervisor", "supervisor-demo-pass", "Sam", "Supervisor", SUPERVISORS_GROUP, "supervisor"),
 ]
+
+
+def agent_origin(origins: list[str]) -> str:
+    """Where the demo's staff pages are opened: on another host name than the shop (origins[0]).
+
+    The customer and the agent then have separate cookies and storage, as on two real sites:
+    another listed origin on a different host name, else the other of 127.0.0.1 and localhost.
+    """
+    shop = urlsplit(origins[0])
+    for origin in origins[1:]:
+        if urlsplit(origin).hostname != shop.hostname:
+            return origin
+    other = LOOPBACK_NAMES.get(shop.hostname or "")
+    if other is None:
+        return origins[0]  # the only host name we know of
+    return f"{shop.scheme}://{other}" + (f":{shop.port}" if shop.port else "")
 
 
 class Command(BaseCommand):
@@ -33,7 +53,8 @@ class Command(BaseCommand):
             dest="origins",
             metavar="ORIGIN",
             help=(
-                "An origin the demo shop is served from (repeatable). "
+                "An origin the demo shop is served from (repeatable). The shop's link uses the "
+                "first; the workspace's and admin's use another host name (separate cookies). "
                 f"Default: {' and '.join(DEFAULT_ORIGINS)}."
             ),
         )
@@ -130,7 +151,8 @@ class Command(BaseCommand):
             )
 
     def _summary(self, site: Site, created: bool, origins: list[str]) -> None:
-        base = origins[0]
+        shop = origins[0]
+        staff = agent_origin(origins)
         out = self.stdout
         out.write(self.style.SUCCESS("Demo data is ready."))
         out.write("")
@@ -138,13 +160,15 @@ class Command(BaseCommand):
         out.write(f"  allowed origins: {', '.join(origins)}")
         out.write("")
         links = [
-            ("Workspace", f"{base}/workspace/"),
-            ("Demo shop", f"{base}/demo/"),
-            ("Admin", f"{base}/admin/"),
+            ("Workspace", f"{staff}/workspace/"),
+            ("Demo shop", f"{shop}/demo/"),
+            ("Admin", f"{staff}/admin/"),
         ]
         width = max(len(name) for name, _ in links)
         for name, url in links:
             out.write(f"  {name.ljust(width)}  {url}")
+        if staff != shop:
+            out.write("  (two host names: the customer and the agent have separate cookies)")
         out.write("")
         rows = [("User", "Password", "Role")] + [(u, p, role) for u, p, *_, role in DEMO_USERS]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]

@@ -1,6 +1,7 @@
 """Verify sessions' audit chains: `verify_audit 123456789`, `verify_audit 42` or `--all`."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from sessions_app.models import AuditEntry, CobrowseSession, normalize_code
 
@@ -30,9 +31,19 @@ class Command(BaseCommand):
             if not self.verify(item):
                 broken += 1
         if broken:
-            raise CommandError(f"{broken} of {checked} audit chain(s) broken.", returncode=1)
+            message = ngettext(
+                "%(broken)d of %(checked)d audit chain broken.",
+                "%(broken)d of %(checked)d audit chains broken.",
+                checked,
+            )
+            raise CommandError(message % {"broken": broken, "checked": checked}, returncode=1)
         if every:
-            self.stdout.write(f"All {checked} audit chain(s) verify.")
+            message = ngettext(
+                "The %(checked)d audit chain verifies.",
+                "All %(checked)d audit chains verify.",
+                checked,
+            )
+            self.stdout.write(message % {"checked": checked})
 
     def find(self, value: str):
         digits = normalize_code(value)
