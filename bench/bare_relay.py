@@ -41,7 +41,7 @@ async def handler(ws) -> None:
             peer = other.get(pair)
             if peer is not None:
                 await peer.send(message)
-    except Exception:  # noqa: BLE001 - a dropped peer must not kill the relay
+    except Exception:  # a dropped peer must not kill the relay
         pass
     finally:
         if mine.get(pair) is ws:

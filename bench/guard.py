@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cobrowse.settings")
-import django  # noqa: E402
+os.environ.setdefault("DEBUG", "true")  # the guard alone: no server, no secret key needed
+import django
 
 django.setup()
 
@@ -24,11 +25,11 @@ from policies.selectors import DEFAULT_MASK_INPUT, DEFAULT_RESTRICT_SUBMIT  # no
 
 POLICY = {
     "mask": {
-        "input": DEFAULT_MASK_INPUT + [".private-input", "#phone"],
+        "input": [*DEFAULT_MASK_INPUT, ".private-input", "#phone"],
         "text": [".private-text"],
         "block": ["img.private-image"],
     },
-    "restrict": {"control": DEFAULT_RESTRICT_SUBMIT + [".danger"], "field": [".restricted-field"]},
+    "restrict": {"control": [*DEFAULT_RESTRICT_SUBMIT, ".danger"], "field": [".restricted-field"]},
 }
 
 

@@ -45,6 +45,8 @@ RATE = 10  # frames per second per customer
 P99_LIMIT_MS = 50.0
 HOLD_FRACTION = 0.97  # "holds 10 frames/s": at least this share of the offered frames delivered
 RRWEB_SECRET = "bench-only-secret-" + "x" * 16
+# cobrowse.settings refuses its built-in key with DEBUG off, and the servers run as in production.
+BENCH_SECRET_KEY = "bench-only-not-secret-" + "0123456789abcdef" * 3
 
 
 # ---------------------------------------------------------------- helpers
@@ -70,7 +72,7 @@ def rss_kb(pid: int) -> int:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def wait_tcp(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
@@ -707,6 +709,7 @@ class Servers:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
+            "SECRET_KEY": BENCH_SECRET_KEY,  # DEBUG off, as in production
             "SQLITE_PATH": str(db),
             "LOG_LEVEL": "WARNING",
             "COBROWSE_PAUSE_TIMEOUT": "3600",
@@ -816,6 +819,7 @@ def seed(workdir: Path, n: int, origins: list[str]) -> tuple[Path, list]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
+        "SECRET_KEY": BENCH_SECRET_KEY,
         "SQLITE_PATH": str(db),
         "COBROWSE_MAX_LIVE_SESSIONS_PER_SITE": "0",
     }
@@ -1006,7 +1010,7 @@ def main() -> None:
     started = time.monotonic()
     ns = sorted(int(x) for x in args.sessions.split(","))
     targets = [t for t in args.targets.split(",") if t and t != "none"]
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     ports = {"A": free_port(), "B1": free_port(), "B2": free_port()}
@@ -1028,7 +1032,7 @@ def main() -> None:
 
     db, rows = (None, [])
     if {"A", "B"} & set(targets) or args.snapshot:
-        db, rows = seed(workdir, max(ns + [args.profile]), origins)
+        db, rows = seed(workdir, max([*ns, args.profile]), origins)
 
     def over_budget() -> bool:
         return time.monotonic() - started > args.budget
@@ -1046,7 +1050,7 @@ def main() -> None:
             t0 = time.monotonic()
             try:
                 r = run_one(kind, n, args.seconds, workdir, db, rows, ports, tree)
-            except Exception as e:  # noqa: BLE001 - record and go on with the next target
+            except Exception as e:  # record and go on with the next target
                 r = {"target": kind, "sessions": n, "ok": False, "error": repr(e)[:300]}
             r["wall_s"] = round(time.monotonic() - t0, 1)
             report["runs"].append(r)
@@ -1086,7 +1090,7 @@ def main() -> None:
                     break
                 try:
                     r = run_one(kind, mid, args.seconds, workdir, db, rows, ports, tree)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     r = {"target": kind, "sessions": mid, "ok": False, "error": repr(e)[:300]}
                 r["search"] = True
                 report["runs"].append(r)
@@ -1113,14 +1117,14 @@ def main() -> None:
             report["runs"].append(r)
             report["profile_A"] = summarize_profile(raw)
             shutil.copyfile(raw, ROOT / "bench" / "relay-pyspy-A.txt")
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             report["profile_A"] = f"failed: {e!r}"
         save()
 
     if args.snapshot and not over_budget():
         try:
             report["snapshot"] = snapshot_timing(workdir, db, rows, ports)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             report["snapshot"] = f"failed: {e!r}"
         print("[snapshot] " + json.dumps(report["snapshot"]), flush=True)
     report["elapsed_s"] = round(time.monotonic() - started, 1)

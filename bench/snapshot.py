@@ -146,7 +146,7 @@ def run(repeat: int) -> dict:
 
 
 def keystrokes_and_scroll(entry) -> dict:
-    customer, agent, sent = entry
+    customer, _agent, sent = entry
     customer.click("#name")
     customer.wait_for_timeout(300)
     sent.clear()

@@ -56,5 +56,5 @@ def install() -> None:
             details = {**details, "path": without_query(details["path"])}
         return original(self, protocol, action, details)
 
-    log_action.strips_queries = True
+    log_action.strips_queries = True  # type: ignore[attr-defined]  # a marker against patching twice
     Server.log_action = log_action

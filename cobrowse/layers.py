@@ -22,7 +22,7 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
         if now - self._last_clean < self.clean_interval:
             return
         self._last_clean = now
-        super()._clean_expired()
+        super()._clean_expired()  # type: ignore[misc]  # private in Channels, absent from its stubs
 
     async def group_send(self, group, message):
         assert isinstance(message, dict), "Message is not a dict"

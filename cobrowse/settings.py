@@ -1,12 +1,17 @@
 """Settings for the co-browse service, driven by environment variables.
 
-A fresh checkout runs on SQLite with the in-memory channel layer and no set-up.
-`DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis for scale-out.
-Every variable is listed, with a comment, in `.env.example`.
+A fresh checkout runs on SQLite with the in-memory channel layer and no set-up beyond DEBUG=true
+(which scripts/demo.sh sets); with DEBUG off, SECRET_KEY is required. `DATABASE_URL` and
+`REDIS_URL` switch to PostgreSQL and Redis for scale-out. Every variable is listed, with a
+comment, in `.env.example`; a bad value stops the server with ImproperlyConfigured naming the
+variable. Secrets (SECRET_KEY, DATABASE_URL, REDIS_URL) can be read from files instead: X_FILE.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,25 +22,92 @@ def envbool(name: str, default: str) -> bool:
         return True
     if value in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError(f"{name} must be a boolean (true/false), got {value!r}")
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
 
 
-def envint(name: str, default: str) -> int:
+def envint(name: str, default: str, *, minimum: int = 0) -> int:
     value = os.getenv(name, default)
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, got {number}")
+    return number
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.getenv(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
 
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
+def _origin(name: str, value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: {value!r} is not an origin like https://example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}: {value!r} has a path; give scheme://host[:port] only")
+    return value
+
+
+def envorigin(name: str, default: str = "") -> str:
+    value = os.getenv(name, default).strip()
+    return _origin(name, value) if value else ""
+
+
+def envorigins(name: str, default: str = "") -> list[str]:
+    return [_origin(name, item) for item in envlist(name, default)]
+
+
+def envsecret(name: str, default: str = "") -> str:
+    """`name`, or the content of the file `name`_FILE names (stripped), as container secrets
+    are mounted. Both at once is an error: one of them would be silently ignored."""
+    path = os.getenv(f"{name}_FILE", "")
+    if not path:
+        return os.getenv(name, default)
+    if os.getenv(name):
+        raise ImproperlyConfigured(f"{name} and {name}_FILE are both set; set one of them")
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path!r} ({e})") from None
+    if not value:
+        raise ImproperlyConfigured(f"{name}_FILE: {path!r} is empty")
+    return value
+
+
 DEBUG = envbool("DEBUG", "false")
-SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+# Public, so good for development and the demo (DEBUG on) only.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
+SECRET_KEY = envsecret("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+# Django's own deploy check (security.W009) calls shorter keys, or ones of fewer distinct
+# characters, insecure.
+if not DEBUG and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a long random value (50 characters or more) when DEBUG is "
+        "off, directly or through SECRET_KEY_FILE; the built-in development key is public. "
+        "Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. "
+        "For development and the demo, set DEBUG=true instead."
+    )
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+for _trusted in CSRF_TRUSTED_ORIGINS:
+    if "://" not in _trusted:  # Django's own rule (check 4_0.E001); its wildcards are allowed
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS: {_trusted!r} needs a scheme, like https://example.com"
+        )
 
 INSTALLED_APPS = [
     "daphne",
@@ -86,10 +158,14 @@ TEMPLATES = [
 def _database_from_url(url: str) -> dict:
     import dj_database_url
 
-    return dj_database_url.parse(url, conn_max_age=600)
+    try:
+        # A plain dict, not its TypedDict.
+        return dict(dj_database_url.parse(url, conn_max_age=600))
+    except ValueError as e:  # not the URL itself in the message: it holds the password
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {e}") from None
 
 
-DATABASE_URL = os.getenv("DATABASE_URL", "")
+DATABASE_URL = envsecret("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": _database_from_url(DATABASE_URL)}
 else:
@@ -97,24 +173,32 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.getenv("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # A file, not :memory:, so that a daphne subprocess can share the test database; one
-            # per test run (children inherit the name), so that two runs never share one.
-            "TEST": {
-                "NAME": os.environ.setdefault(
-                    "COBROWSE_TEST_DB", str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")
-                )
-            },
+            # The test database's file is chosen by tests/conftest.py (django_db_modify_db_settings).
             "OPTIONS": {"timeout": 20},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.getenv("REDIS_URL", "")
+
+def _check_redis_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if not (parts.scheme in ("redis", "rediss") and parts.hostname) and not (
+        parts.scheme == "unix" and parts.path
+    ):  # not the URL itself in the message: it may hold the password
+        raise ImproperlyConfigured(
+            "REDIS_URL is not a Redis URL like redis://host:6379/0 (rediss:// or unix:///path)"
+        )
+
+
+REDIS_URL = envsecret("REDIS_URL")
 # "pubsub" (RedisPubSubChannelLayer) relays about twice as fast as "core" on these machines.
-REDIS_LAYER = os.getenv("REDIS_LAYER", "pubsub")
+REDIS_LAYER = envchoice("REDIS_LAYER", "pubsub", ("pubsub", "core"))
 if REDIS_URL:
-    if REDIS_LAYER not in ("pubsub", "core"):
-        raise ValueError(f"REDIS_LAYER must be 'pubsub' or 'core', got {REDIS_LAYER!r}")
+    _check_redis_url(REDIS_URL)
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": (
@@ -184,21 +268,31 @@ COBROWSE_WRITE_RETRY_AFTER_DENIAL = envint("COBROWSE_WRITE_RETRY_AFTER_DENIAL", 
 COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
 # Seconds the session waits for an agent whose connection dropped; then it ends (`agent_lost`).
 COBROWSE_AGENT_GRACE = envint("COBROWSE_AGENT_GRACE", "120")
-COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576")
-COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432")
+COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576", minimum=1)
+COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432", minimum=1)
 # Abuse limits. Wrong session IDs an agent, or an address, may try within the window before every
 # join from them is refused until the window has passed (0: no limit).
 COBROWSE_JOIN_FAILURES_PER_AGENT = envint("COBROWSE_JOIN_FAILURES_PER_AGENT", "10")
 COBROWSE_JOIN_FAILURES_PER_IP = envint("COBROWSE_JOIN_FAILURES_PER_IP", "30")
-COBROWSE_JOIN_WINDOW = envint("COBROWSE_JOIN_WINDOW", "600")
+COBROWSE_JOIN_WINDOW = envint("COBROWSE_JOIN_WINDOW", "600", minimum=1)
 # Reverse proxies in front of daphne that append to X-Forwarded-For: the client's address is the
 # N-th entry from the right (the rest is the client's own say). 0: the socket's peer address.
 COBROWSE_TRUSTED_PROXIES = envint("COBROWSE_TRUSTED_PROXIES", "0")
-if COBROWSE_TRUSTED_PROXIES < 0:
-    raise ValueError(f"COBROWSE_TRUSTED_PROXIES must be 0 or more, got {COBROWSE_TRUSTED_PROXIES}")
+# Browsers reach this server over HTTPS only (daphne's own TLS, or a proxy that terminates it):
+# cookies go over HTTPS only, and browsers are told to keep to HTTPS for COBROWSE_HSTS_SECONDS
+# (not subdomains, no preload list: those would commit other hosts of the domain too).
+COBROWSE_TLS = envbool("COBROWSE_TLS", "false")
+COBROWSE_HSTS_SECONDS = envint("COBROWSE_HSTS_SECONDS", "31536000")
+if COBROWSE_TLS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = COBROWSE_HSTS_SECONDS
+    if COBROWSE_TRUSTED_PROXIES:
+        # Behind our own proxies, whose outermost one sets X-Forwarded-Proto (replacing the
+        # client's): a request it received over HTTPS is secure (CSRF, HSTS, absolute URLs).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Origins besides the server's own (the Host it is reached at) whose pages may open the agent's
 # and the inbox's sockets, e.g. https://workspace.example.com. Full origins, comma separated.
-COBROWSE_WORKSPACE_ORIGINS = envlist("COBROWSE_WORKSPACE_ORIGINS", "")
+COBROWSE_WORKSPACE_ORIGINS = envorigins("COBROWSE_WORKSPACE_ORIGINS")
 # Frames per second one socket may send on average, and the burst it may send at once
 # (a large snapshot arrives as a burst of chunk frames). 0: no limit.
 COBROWSE_MAX_FRAMES_PER_SECOND = envint("COBROWSE_MAX_FRAMES_PER_SECOND", "60")
@@ -206,7 +300,7 @@ COBROWSE_FRAME_BURST = envint("COBROWSE_FRAME_BURST", "200")
 # Live (waiting, active, paused) sessions one site may have at once. 0: no limit.
 COBROWSE_MAX_LIVE_SESSIONS_PER_SITE = envint("COBROWSE_MAX_LIVE_SESSIONS_PER_SITE", "500")
 # Public origin of this server as customers' browsers see it (demo pages use it for the embed tag).
-COBROWSE_PUBLIC_URL = os.getenv("COBROWSE_PUBLIC_URL", "")
+COBROWSE_PUBLIC_URL = envorigin("COBROWSE_PUBLIC_URL")
 
 LOGGING = {
     "version": 1,
@@ -216,7 +310,10 @@ LOGGING = {
     # socket token (daphne's own access log: cobrowse.accesslog.install, from the routing).
     "filters": {"no_query_strings": {"()": "cobrowse.accesslog.StripQueryStrings"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {
         "django.channels.server": {"level": "WARNING", "filters": ["no_query_strings"]},
         "django.server": {"filters": ["no_query_strings"]},

@@ -1,6 +1,7 @@
 """A small fictional shop to try co-browsing on. Nothing submitted here is stored or logged."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,7 +31,7 @@ def _render(request: HttpRequest, template: str, context: dict | None = None) ->
 
 
 def _order_summary() -> dict:
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"product": get_product("summit-tent"), "quantity": 1},
         {"product": get_product("steel-bottle"), "quantity": 2},
     ]

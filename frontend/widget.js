@@ -83,7 +83,7 @@ import { createFormState } from "./widget/formstate.js";
   function load() {
     try {
       return JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
-    } catch (e) {
+    } catch {
       return null;
     }
   }
@@ -94,7 +94,7 @@ import { createFormState } from "./widget/formstate.js";
         STORAGE_KEY,
         JSON.stringify({ token: state.token, code: state.code, codeDisplay: state.codeDisplay })
       );
-    } catch (e) {
+    } catch {
       /* storage disabled: the session simply does not survive navigation */
     }
   }
@@ -102,7 +102,7 @@ import { createFormState } from "./widget/formstate.js";
   function forget() {
     try {
       sessionStorage.removeItem(STORAGE_KEY);
-    } catch (e) {
+    } catch {
       /* nothing to forget */
     }
   }
@@ -195,7 +195,7 @@ import { createFormState } from "./widget/formstate.js";
         var data;
         try {
           data = JSON.parse(message.data);
-        } catch (e) {
+        } catch {
           return;
         }
         options.onFrame(data);
@@ -712,7 +712,7 @@ import { createFormState } from "./widget/formstate.js";
         guardSubmissions(frame.contentWindow);
       }
       if (frame.contentDocument) watchPasswords(frame.contentDocument);
-    } catch (e) {
+    } catch {
       /* a cross-origin frame is not ours to read, nor recorded */
     }
   }
@@ -727,7 +727,7 @@ import { createFormState } from "./widget/formstate.js";
       try {
         var frame = node.defaultView && node.defaultView.frameElement;
         return frame ? policy.maskKind(frame) : null;
-      } catch (e) {
+      } catch {
         return "input";
       }
     }
@@ -800,7 +800,7 @@ import { createFormState } from "./widget/formstate.js";
         CHAT_KEY,
         JSON.stringify({ token: chat.token, id: chat.id, pending: chat.pending, open: chat.open })
       );
-    } catch (e) {
+    } catch {
       /* storage disabled: the chat lasts as long as this page */
     }
   }
@@ -808,7 +808,7 @@ import { createFormState } from "./widget/formstate.js";
   function loadChat() {
     try {
       return JSON.parse(sessionStorage.getItem(CHAT_KEY) || "null");
-    } catch (e) {
+    } catch {
       return null;
     }
   }
@@ -899,7 +899,7 @@ import { createFormState } from "./widget/formstate.js";
     chat.pending = [];
     try {
       sessionStorage.removeItem(CHAT_KEY);
-    } catch (e) {
+    } catch {
       /* nothing stored */
     }
     chat.messages.push({ id: -Date.now(), sender: "system", text: message });
@@ -1023,7 +1023,7 @@ import { createFormState } from "./widget/formstate.js";
     document.querySelectorAll("iframe").forEach(function (frame) {
       try {
         if (frame.contentWindow && frame.contentWindow.HTMLFormElement) restores.push(frame.contentWindow);
-      } catch (e) {
+      } catch {
         /* cross-origin: not ours */
       }
     });

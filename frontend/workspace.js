@@ -117,7 +117,7 @@ import { watchFormState } from "./mirror/formstate.js";
       var data;
       try {
         data = JSON.parse(message.data);
-      } catch (e) {
+      } catch {
         return;
       }
       onFrame(data);
@@ -312,7 +312,7 @@ import { watchFormState } from "./mirror/formstate.js";
     if (current.replayer) {
       try {
         current.replayer.destroy();
-      } catch (e) {
+      } catch {
         /* already gone */
       }
     }
@@ -721,7 +721,7 @@ import { watchFormState } from "./mirror/formstate.js";
     var url;
     try {
       url = new URL(ui.url.value.trim(), ui.url.defaultValue || undefined).href;
-    } catch (e) {
+    } catch {
       setBanner("That is not a web address.");
       return;
     }
@@ -948,7 +948,7 @@ import { watchFormState } from "./mirror/formstate.js";
       var data;
       try {
         data = JSON.parse(message.data);
-      } catch (e) {
+      } catch {
         return;
       }
       onInboxFrame(data);

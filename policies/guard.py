@@ -177,6 +177,12 @@ def node_id_of(value) -> int | None:
     return None
 
 
+def _list_field(data: dict, key: str) -> list:
+    """A mutation's list field, or an empty list when the page sent something else."""
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
 def stars(text: str, reveal_length: bool = False) -> str:
     """The mask for a value: `****` whatever its length, or one `*` per character when the site
     allows masks to reveal the length."""
@@ -438,14 +444,14 @@ class PrivacyGuard:
 
     def check_mutation(self, data: dict) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
-        removes = data.get("removes") if isinstance(data.get("removes"), list) else []
+        removes = _list_field(data, "removes")
         for removed in removes:
             if isinstance(removed, dict):
                 removed_id = node_id_of(removed.get("id"))
                 if removed_id is not None:
                     removed["id"] = removed_id
                     self.forget(removed_id)
-        adds = data.get("adds") if isinstance(data.get("adds"), list) else []
+        adds = _list_field(data, "adds")
         kept_adds = []
         for add in adds:
             if not isinstance(add, dict) or not isinstance(add.get("node"), dict):
@@ -465,7 +471,7 @@ class PrivacyGuard:
                 changed = True
         if adds and len(kept_adds) != len(adds):
             data["adds"] = kept_adds
-        texts = data.get("texts") if isinstance(data.get("texts"), list) else []
+        texts = _list_field(data, "texts")
         kept_texts = []
         for text in texts:
             if not isinstance(text, dict):
@@ -486,7 +492,7 @@ class PrivacyGuard:
                     alerts.append(Alert(text_id, "unmasked_text"))
         if texts and len(kept_texts) != len(texts):
             data["texts"] = kept_texts
-        attributes = data.get("attributes") if isinstance(data.get("attributes"), list) else []
+        attributes = _list_field(data, "attributes")
         kept_attributes = []
         for attr in attributes:
             if not isinstance(attr, dict) or not isinstance(attr.get("attributes"), dict):
@@ -544,7 +550,7 @@ class PrivacyGuard:
     # -- trees ----------------------------------------------------------------------------------
 
     def ancestors(self, node_id: int | None) -> list[int]:
-        chain = []
+        chain: list[int] = []
         while node_id is not None and node_id in self.elements and len(chain) < 1000:
             chain.append(node_id)
             node_id = self.elements[node_id].parent
@@ -662,7 +668,8 @@ class PrivacyGuard:
 
     def reclassify(self, node_id: int) -> None:
         """Match a node and its registered descendants again after its attributes changed."""
-        nodes, seen = [], set()
+        nodes: list[tuple[int, Node]] = []
+        seen: set[int] = set()
         stack = [node_id]
         while stack and len(nodes) < 100_000:
             current = stack.pop()
@@ -871,6 +878,24 @@ class PrivacyGuard:
             if node.tag in ("a", "area") and self.leaves_site(node):
                 return "restricted control (a link off the site)"
         return None
+
+    def refused_ids(self) -> list[list]:
+        """[node id, why] for every masked or restricted element: what the agent's consumer
+        refuses before a command reaches the customer (the agent's browser is never told)."""
+        refused = [[node_id, self.refuses(node_id)] for node_id in self.masked]
+        return refused + [[node_id, self.refuses(node_id)] for node_id in self.restricted]
+
+    def describe(self, node_id: int | None) -> str:
+        """How the audit trail names an element: tag, id and the first three classes."""
+        node = self.elements.get(node_id) if node_id is not None else None
+        if node is None:
+            return ""
+        text = node.tag
+        if isinstance(node.attrs.get("id"), str):
+            text += "#" + node.attrs["id"]
+        if isinstance(node.attrs.get("class"), str) and node.attrs["class"].strip():
+            text += "." + ".".join(node.attrs["class"].split()[:3])
+        return text[:200]
 
     def scroll_refusal(self, node_id) -> str | None:
         """Why the agent may not scroll this node, or None. A scroll acts on no control and

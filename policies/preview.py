@@ -6,6 +6,7 @@ rrweb's serialized shape and back), so what the preview shows is what the guard 
 
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from django.http import HttpRequest
@@ -101,7 +102,7 @@ def preview_html(site, html: str, url: str = "") -> Preview:
     policy = policy_for_site(site, url)
     guard = PrivacyGuard(policy, per_selector=True)
     soup = BeautifulSoup(html, "html.parser")
-    root = {"type": 0, "id": 0, "childNodes": _to_nodes(soup, [0])}
+    root: dict[str, Any] = {"type": 0, "id": 0, "childNodes": _to_nodes(soup, [0])}
     guard.check_events([{"type": FULL_SNAPSHOT, "data": {"node": root}}])
     page = _to_html(root["childNodes"])
     defaults = set(DEFAULT_MASK_INPUT) | set(DEFAULT_RESTRICT_SUBMIT)
@@ -133,7 +134,7 @@ class _DemoPageRequest(HttpRequest):
             "HTTP_HOST": request.get_host(),  # already checked against ALLOWED_HOSTS
             "SERVER_PORT": request.get_port(),
         }
-        self._scheme = request.scheme
+        self._scheme = request.scheme or "http"  # never None on a real request
 
     def _get_scheme(self) -> str:
         return self._scheme

@@ -1,4 +1,5 @@
 import time
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from policies.autocomplete import sensitive_selectors
@@ -6,7 +7,13 @@ from policies.guard import MASK, SAFE_ATTRS, SENSITIVE_ATTRS
 from policies.models import Site, normalize_origin
 from policies.urls import normalize_path
 
-_ORIGIN_CACHE: dict[str, object] = {"at": 0.0, "origins": frozenset()}
+
+class _OriginCache(TypedDict):
+    at: float
+    origins: frozenset[str]
+
+
+_ORIGIN_CACHE: _OriginCache = {"at": 0.0, "origins": frozenset()}
 ORIGIN_CACHE_SECONDS = 5.0
 
 
@@ -23,7 +30,7 @@ def all_site_origins() -> frozenset[str]:
             origins.update(site.origins)
         _ORIGIN_CACHE["origins"] = frozenset(origins)
         _ORIGIN_CACHE["at"] = now
-    return _ORIGIN_CACHE["origins"]  # type: ignore[return-value]
+    return _ORIGIN_CACHE["origins"]
 
 
 def forget_cached_origins() -> None:

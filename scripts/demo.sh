@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${1:-${PORT:-8000}}
 HOST=${HOST:-127.0.0.1}
+# Development mode, with the built-in (public) secret key: a demo, not a deployment.
+export DEBUG=${DEBUG:-true}
 
 scripts/install.sh
 .venv/bin/python manage.py seed_demo --origin "http://127.0.0.1:${PORT}" --origin "http://localhost:${PORT}"

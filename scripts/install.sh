@@ -17,4 +17,6 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; 
 npm run --silent build
 
 echo "==> Migrating the database"
-.venv/bin/python manage.py migrate --noinput >/dev/null
+# Migrating needs no secret key: unless DEBUG is set, migrate in development mode, so that a fresh
+# checkout installs without any configuration (the server refuses the built-in key without DEBUG).
+DEBUG=${DEBUG:-true} .venv/bin/python manage.py migrate --noinput >/dev/null

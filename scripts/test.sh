@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything (including redis-server and chromium when missing) and runs the whole suite:
-# model, service, API and consumer tests (in-memory and real Redis), then end-to-end tests in
-# headless Chromium against a live daphne server. Extra arguments go to pytest.
+# Installs everything (including redis-server and chromium when missing), checks the code (ruff,
+# mypy, ESLint: any finding fails the run) and runs the whole suite: model, service, API and
+# consumer tests (in-memory and real Redis), then end-to-end tests in headless Chromium against a
+# live daphne server. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,9 @@ rm -rf test-artifacts && mkdir -p test-artifacts
 echo "==> Lint and format check (ruff)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> Type check (mypy with django-stubs)"
+# The Django plugin imports the settings; DEBUG on lets them load without a production SECRET_KEY.
+DEBUG=true .venv/bin/mypy
+echo "==> Lint the browser code (ESLint)"
+npm run --silent lint
 exec .venv/bin/pytest "$@"

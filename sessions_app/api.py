@@ -1,11 +1,15 @@
 """REST API under /api/v1/: the widget's public endpoints and the staff endpoints."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -25,6 +29,9 @@ from sessions_app.realtime import (
 )
 from sessions_app.services import ServiceError
 
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
+
 
 def _error(code: str, message: str, http_status: int) -> Response:
     return Response({"code": code, "message": message}, status=http_status)
@@ -39,12 +46,12 @@ def _readable(response: Response) -> Response:
 class PublicCorsMixin:
     """The widget calls from the customer's page: allow CORS for the site's own origins only."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
+    permission_classes: "Sequence[_PermissionClass]" = [permissions.AllowAny]
 
     def cors(self, request: HttpRequest, response: Response, site) -> Response:
         origin = request.headers.get("Origin")
-        if site is not None and site.allows_origin(origin):
+        if origin and site is not None and site.allows_origin(origin):
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response["Access-Control-Allow-Headers"] = "Content-Type"
@@ -99,7 +106,8 @@ class IsSupervisorOrAdmin(permissions.BasePermission):
 class SessionListCreate(PublicCorsMixin, APIView):
     # Listing is for staff; creating is the widget's public call, made without cookies
     # (credentials: "omit"), so session authentication and its CSRF check do not apply to it.
-    authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    # The stubs type the raw setting (dotted paths); api_settings hands out the imported classes.
+    authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES  # type: ignore[assignment]
 
     def get_permissions(self):
         if self.request.method == "GET":
@@ -166,7 +174,7 @@ def shown_session(session: CobrowseSession) -> dict:
 
 def listed_session(session: CobrowseSession) -> dict:
     """A session as staff see it in a list: with the kind of chat or call it belongs to."""
-    channel = session.interaction.channel if session.interaction_id else None
+    channel = session.interaction.channel if session.interaction else None
     return {**shown_session(session), "interaction_channel": channel}
 
 

@@ -1,8 +1,10 @@
 """Chat sockets: the customer's chat (in the widget) and the agent's inbox (in the workspace)."""
 
+from typing import cast
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.contrib.auth.models import User
 
 from sessions_app import services
 from sessions_app.consumers import _header, _SessionSocket
@@ -98,7 +100,7 @@ class CustomerChatConsumer(_SessionSocket):
             sessions = await database_sync_to_async(services.interaction_end)(
                 interaction=interaction, by="customer"
             )
-            await announce_interaction_ended(self.interaction_id, "customer", sessions)
+            await announce_interaction_ended(interaction.pk, "customer", sessions)
         elif data["type"] == "ping":
             await self.send_json({"type": "pong"})
         else:
@@ -154,7 +156,8 @@ class AgentInboxConsumer(_SessionSocket):
                 ServiceError("not_an_agent", "Only agents handle chats.", close_code=4403)
             )
             return
-        self.user = user
+        # AuthMiddleware's lazy proxy for the logged-in User.
+        self.user = cast(User, user)
         await self.channel_layer.group_add(QUEUE_GROUP, self.channel_name)
         await self.channel_layer.group_add(inbox_group(user.pk), self.channel_name)
         state = await database_sync_to_async(self.state)()
@@ -295,13 +298,14 @@ class AgentInboxConsumer(_SessionSocket):
     async def cobrowse_offer(self, event: dict) -> None:
         """The customer of one of this agent's chats started co-browse: open it."""
         current = await database_sync_to_async(CobrowseSession.objects.active_for)(self.user)
-        busy = current is not None and current.code != event["code"]
+        current_code = current.code if current is not None else None
+        busy = current_code is not None and current_code != event["code"]
         await self.send_json(
             {
                 "type": "cobrowse.offer",
                 "code": event["code"],
                 "interaction": event["interaction"],
                 "busy": busy,
-                "current": current.code if busy else None,
+                "current": current_code if busy else None,
             }
         )

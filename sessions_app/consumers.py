@@ -1,17 +1,19 @@
 """One consumer per role. Customer frames are relayed to the agent as the raw text received."""
 
 import asyncio
-import functools
 import json
 import logging
+import math
+import re
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
@@ -21,16 +23,18 @@ from policies.urls import clean_url
 from sessions_app import services
 from sessions_app.audit import typed_length
 from sessions_app.limits import FrameRate
+from sessions_app.loop import ReaderLoopMixin
 from sessions_app.models import CobrowseSession
 from sessions_app.realtime import agent_group, announce_end, announce_mode, customer_group
 from sessions_app.services import ServiceError
+from sessions_app.stream import ChunkError, PageStream, Verdict
 
 log = logging.getLogger("cobrowse.consumers")
 
 FULL_SNAPSHOT = 2  # rrweb EventType.FullSnapshot
 META = 4  # rrweb EventType.Meta
-CONTROL_COMMANDS = ("click", "input", "focus", "navigate", "scroll")
 NODE_COMMANDS = ("click", "input", "focus", "scroll")  # commands that name a node id
+FRAME_TYPE = re.compile(r"[a-z]+(\.[a-z]+)*")  # "events", "write.approve": a frame_* method name
 CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
 # How long the customer's consumer waits for any of the agent's sockets to answer a probe. A
@@ -74,7 +78,12 @@ def chunked(text: str, size: int = 250_000) -> list[str]:
     return frames
 
 
-def _header(scope: dict, name: bytes) -> str | None:
+def finite_number(value: object) -> TypeGuard[float]:
+    """A JSON number a browser can take back: not a boolean, NaN or infinite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin1")
@@ -87,11 +96,22 @@ def _session_agent(session_id: int):
 
 
 class _SessionSocket(AsyncWebsocketConsumer):
-    """What both roles share: refusals, JSON frames, error frames and the end of a session."""
+    """What every session socket shares (co-browse and chat): refusals, JSON frames, error frames,
+    the frame rate and the end of a session."""
 
-    session_id: int | None = None
+    session_id: int = 0  # the session's primary key once connected; 0 before (never a pk)
     ended = False
     rate: FrameRate | None = None
+    background: set[asyncio.Task] | None = None
+
+    def soon(self, coroutine) -> None:
+        """Run a coroutine beside the message loop (an error frame for a frame being dropped),
+        keeping a reference until it is done: the event loop holds tasks only weakly."""
+        if self.background is None:
+            self.background = set()
+        task = asyncio.ensure_future(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def over_rate(self) -> bool:
         """True when this socket sends faster than COBROWSE_MAX_FRAMES_PER_SECOND allows."""
@@ -102,7 +122,7 @@ class _SessionSocket(AsyncWebsocketConsumer):
         if self.rate.allow():
             return False
         if self.rate.should_warn():
-            asyncio.ensure_future(
+            self.soon(
                 self.send_error(
                     "rate_limited",
                     "Too many frames per second; some were dropped "
@@ -110,50 +130,6 @@ class _SessionSocket(AsyncWebsocketConsumer):
                 )
             )
         return True
-
-    async def __call__(self, scope, receive, send) -> None:
-        """Channels' consumer loop, with one long-lived reader per source instead of a new task
-        and an `asyncio.wait` per message (measured in bench/RESULTS.md). Messages are still
-        handled one at a time, in the order they arrive."""
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.base_send = send
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
-        inbox: asyncio.Queue = asyncio.Queue(maxsize=100)
-
-        async def pump(source) -> None:
-            try:
-                while True:
-                    await inbox.put(await source())
-            except asyncio.CancelledError:
-                raise
-            except BaseException as error:  # e.g. the channel layer lost Redis: fail the socket
-                await inbox.put(error)
-
-        readers = [asyncio.ensure_future(pump(source)) for source in sources]
-        try:
-            while True:
-                message = await inbox.get()
-                if isinstance(message, BaseException):
-                    raise message
-                await self.dispatch(message)
-        except StopConsumer:
-            pass
-        finally:
-            for reader in readers:
-                reader.cancel()
-
-    async def dispatch(self, message: dict) -> None:
-        # Channels closes stale database connections before every message, a thread hop that
-        # halves relay throughput. These consumers reach the database only through
-        # database_sync_to_async, which does that itself, so the hop is skipped.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def refuse(self, error: ServiceError) -> None:
         # Accept first so that the browser can read why; a rejected handshake only says 1006.
@@ -170,19 +146,33 @@ class _SessionSocket(AsyncWebsocketConsumer):
     def parse(self, text_data: str | None) -> dict | None:
         """Decode a frame, or return None after queueing an error frame for the sender."""
         if text_data is None:
-            asyncio.ensure_future(self.send_error("bad_frame", "Send JSON text frames."))
+            self.soon(self.send_error("bad_frame", "Send JSON text frames."))
             return None
         try:
             data = json.loads(text_data)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
-            asyncio.ensure_future(self.send_error("bad_json", "The frame is not valid JSON."))
+            self.soon(self.send_error("bad_json", "The frame is not valid JSON."))
             return None
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            asyncio.ensure_future(
+            self.soon(
                 self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             )
             return None
         return data
+
+    async def dispatch_frame(self, data: dict) -> None:
+        """Hand a parsed browser frame to its `frame_<type>` method (dots become underscores),
+        as Channels does for layer events with get_handler_name; unknown types get an error."""
+        kind = data["type"]
+        handler = (
+            getattr(self, "frame_" + kind.replace(".", "_"), None)
+            if FRAME_TYPE.fullmatch(kind)
+            else None
+        )
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            return
+        await handler(data)
 
     async def end_session(self, reason: str) -> None:
         session = await database_sync_to_async(CobrowseSession.objects.get)(pk=self.session_id)
@@ -197,7 +187,12 @@ class _SessionSocket(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_ENDED)
 
 
-class CustomerConsumer(_SessionSocket):
+class _CobrowseSocket(ReaderLoopMixin, _SessionSocket):
+    """The two co-browse sockets relay thousands of frames a second: they run the faster message
+    loop of sessions_app/loop.py (the chat sockets keep Channels' own)."""
+
+
+class CustomerConsumer(_CobrowseSocket):
     """The widget on the customer's page. Authorised by its token, not by the session code."""
 
     expiry_task: asyncio.Task | None = None
@@ -217,10 +212,7 @@ class CustomerConsumer(_SessionSocket):
             return
         self.session_id = session.pk
         self.agent_present = session.agent_id is not None
-        self.expected_seq = 1
-        self.awaiting_snapshot = True
-        self.chunks: list[str] = []
-        self.chunk_bytes = 0
+        self.stream = PageStream(max_bytes=settings.COBROWSE_MAX_SNAPSHOT_BYTES)
         self.page_url = session.current_url
         self.guard = PrivacyGuard(
             await database_sync_to_async(services.session_policy)(
@@ -287,7 +279,7 @@ class CustomerConsumer(_SessionSocket):
         if self.agent_lost_task:
             # The customer left too: the pause timeout (agent side) takes over from here.
             self.agent_lost_task.cancel()
-        if self.session_id is None:
+        if not self.session_id:
             return
         if self.write_pending:
             # The page that was asked is gone: the agent must not wait for an answer.
@@ -317,29 +309,36 @@ class CustomerConsumer(_SessionSocket):
         data = self.parse(text_data)
         if data is None:
             return
-        kind = data["type"]
-        if kind == "events":
-            await self.on_events(data, text_data)
-        elif kind == "chunk":
-            await self.on_chunk(data)
-        elif kind == "exit":
-            await self.end_session(CobrowseSession.EndReason.CUSTOMER_EXIT)
-        elif kind == "ping":
-            await self.send_json({"type": "pong"})
-        elif kind in ("write.approve", "write.deny"):
-            await self.answer_write_request(approve=kind == "write.approve")
-        elif kind == "mode.pointer":
-            if self.mode == CobrowseSession.Mode.WRITE:
-                by = "customer_hidden" if data.get("reason") == "hidden" else "customer"
-                await self.change_mode(CobrowseSession.Mode.POINTER, by=by)
-        elif kind == "refused":
-            message = data.get("message") if isinstance(data.get("message"), str) else ""
-            await self.channel_layer.group_send(
-                agent_group(self.session_id),
-                {"type": "command.refused", "message": message[:300] or "The page refused it."},
-            )
+        if data["type"] == "events":
+            await self.frame_events(data, text_data or "")  # relayed as the text it came in
         else:
-            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            await self.dispatch_frame(data)
+
+    # Browser frames, by type (dispatch_frame)
+
+    async def frame_exit(self, data: dict) -> None:
+        await self.end_session(CobrowseSession.EndReason.CUSTOMER_EXIT)
+
+    async def frame_ping(self, data: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def frame_write_approve(self, data: dict) -> None:
+        await self.answer_write_request(approve=True)
+
+    async def frame_write_deny(self, data: dict) -> None:
+        await self.answer_write_request(approve=False)
+
+    async def frame_mode_pointer(self, data: dict) -> None:
+        if self.mode == CobrowseSession.Mode.WRITE:
+            by = "customer_hidden" if data.get("reason") == "hidden" else "customer"
+            await self.change_mode(CobrowseSession.Mode.POINTER, by=by)
+
+    async def frame_refused(self, data: dict) -> None:
+        message = data["message"] if isinstance(data.get("message"), str) else ""
+        await self.channel_layer.group_send(
+            agent_group(self.session_id),
+            {"type": "command.refused", "message": message[:300] or "The page refused it."},
+        )
 
     # Write mode: consent, lapse, back to pointer
 
@@ -381,18 +380,7 @@ class CustomerConsumer(_SessionSocket):
         self.audit_task = None
         await self.flush_audit()
 
-    def describe(self, node_id: int | None) -> str:
-        node = self.guard.elements.get(node_id) if node_id is not None else None
-        if node is None:
-            return ""
-        text = node.tag
-        if isinstance(node.attrs.get("id"), str):
-            text += "#" + node.attrs["id"]
-        if isinstance(node.attrs.get("class"), str) and node.attrs["class"].strip():
-            text += "." + ".".join(node.attrs["class"].split()[:3])
-        return text[:200]
-
-    async def on_events(self, data: dict, text: str) -> None:
+    async def frame_events(self, data: dict, text: str) -> None:
         seq, events = data.get("seq"), data.get("events")
         if not isinstance(seq, int) or not isinstance(events, list):
             await self.send_error(
@@ -402,16 +390,14 @@ class CustomerConsumer(_SessionSocket):
         if not self.agent_present:
             return  # nothing of the page is relayed before an agent joins
         has_snapshot = any(isinstance(e, dict) and e.get("type") == FULL_SNAPSHOT for e in events)
-        if seq != self.expected_seq and not has_snapshot:
+        verdict = self.stream.frame(seq, has_snapshot=has_snapshot)
+        if verdict is Verdict.GAP:
             await self.request_snapshot("gap")
-            self.expected_seq = seq + 1
             return
-        self.expected_seq = seq + 1
-        if self.awaiting_snapshot and not has_snapshot:
+        if verdict is Verdict.WAIT:
             return  # the agent cannot apply changes to a page it has not seen
         rewritten = False
         if has_snapshot:
-            self.awaiting_snapshot = False
             rewritten = await self.record_page(events)
         # Second line of defence: re-apply the policy; re-encode only if something changed.
         # Keystrokes cost a set lookup; whole pages run in a thread, off the event loop.
@@ -434,9 +420,7 @@ class CustomerConsumer(_SessionSocket):
         if count == self.refused_count:
             return
         self.refused_count = count
-        refused = [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.masked]
-        refused += [[node_id, self.guard.refuses(node_id)] for node_id in self.guard.restricted]
-        await self.to_agents({"type": "guard.refused", "ids": refused})
+        await self.to_agents({"type": "guard.refused", "ids": self.guard.refused_ids()})
 
     async def to_agents(self, event: dict) -> None:
         """Page frames and what the agent may not touch, in order, to the agent's sockets."""
@@ -446,39 +430,28 @@ class CustomerConsumer(_SessionSocket):
         else:
             await self.channel_layer.group_send(agent_group(self.session_id), event)
 
-    async def on_chunk(self, data: dict) -> None:
-        part, last, piece = data.get("part"), data.get("last"), data.get("data")
-        if not (
-            isinstance(part, int)
-            and isinstance(last, bool)
-            and isinstance(piece, str)
-            and part == len(self.chunks)
-        ):
-            self.chunks, self.chunk_bytes = [], 0
+    async def frame_chunk(self, data: dict) -> None:
+        text, error = self.stream.chunk(data.get("part"), data.get("last"), data.get("data"))
+        if error is ChunkError.OUT_OF_ORDER:
             await self.send_error("bad_chunk", "Chunks must arrive in order, numbered from 0.")
             await self.request_snapshot("bad_chunk")
             return
-        self.chunk_bytes += len(piece)
-        if self.chunk_bytes > settings.COBROWSE_MAX_SNAPSHOT_BYTES:
-            self.chunks, self.chunk_bytes = [], 0
+        if error is ChunkError.TOO_LARGE:
             await self.send_error(
                 "snapshot_too_large",
                 "The page is too large to share (COBROWSE_MAX_SNAPSHOT_BYTES).",
             )
             return
-        self.chunks.append(piece)
-        if not last:
-            return
-        text = "".join(self.chunks)
-        self.chunks, self.chunk_bytes = [], 0
+        if text is None:
+            return  # more to come
         inner = self.parse(text)
         if inner is None or inner.get("type") != "events":
             await self.send_error("bad_chunk", "Reassembled chunks must form an events frame.")
             return
-        await self.on_events(inner, text)
+        await self.frame_events(inner, text)
 
     async def request_snapshot(self, why: str) -> None:
-        self.awaiting_snapshot = True
+        self.stream.snapshot_requested()
         await self.send_json({"type": "snapshot.request", "reason": why})
 
     async def record_page(self, events: list) -> bool:
@@ -487,7 +460,7 @@ class CustomerConsumer(_SessionSocket):
         rewritten = False
         for event in events:
             if isinstance(event, dict) and event.get("type") == META:
-                meta = event.get("data") if isinstance(event.get("data"), dict) else {}
+                meta: dict = event["data"] if isinstance(event.get("data"), dict) else {}
                 try:
                     url = str(meta.get("href", ""))[:2000]
                     width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
@@ -632,7 +605,7 @@ class CustomerConsumer(_SessionSocket):
                 "agent_id": self.agent_id,
                 "kind": command["type"],
                 "node_id": node_id,
-                "target": self.describe(node_id),
+                "target": self.guard.describe(node_id),
                 "detail": detail[:300],
                 "url": self.page_url[:2000],
                 "created": timezone.now(),
@@ -654,10 +627,11 @@ class CustomerConsumer(_SessionSocket):
             await self.close(code=CLOSE_SUPERSEDED)
 
 
-class AgentConsumer(_SessionSocket):
+class AgentConsumer(_CobrowseSocket):
     """The agent's mirror of one session. Connecting is joining."""
 
     pause_task: asyncio.Task | None = None
+    user_id: int = 0  # the agent's, once connected
     write_audited_at = float("-inf")  # loop time of the last write request written to the audit
     denied_at = float("-inf")  # loop time of the customer's last denial
     customer_away = False  # between the customer's page closing and the next one connecting
@@ -680,6 +654,7 @@ class AgentConsumer(_SessionSocket):
             await self.refuse(error)
             return
         self.session_id = session.pk
+        self.user_id = user.pk
         self.agent_name = user.get_full_name() or user.get_username()
         self.mode = session.mode
         self.write_enabled = session.site.write_mode_enabled
@@ -707,7 +682,7 @@ class AgentConsumer(_SessionSocket):
     async def disconnect(self, code: int) -> None:
         if self.pause_task:
             self.pause_task.cancel()
-        if self.session_id is None:
+        if not self.session_id:
             return
         if self.write_grace:
             self.write_grace.cancel()
@@ -759,38 +734,62 @@ class AgentConsumer(_SessionSocket):
                     }
                 )
                 return
-        if kind == "pointer" or (kind == "click" and self.mode != CobrowseSession.Mode.WRITE):
-            x, y = data.get("x"), data.get("y")
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
-                await self.send_error("bad_frame", f"A {kind} frame has numeric 'x' and 'y'.")
-                return
-            frame = {"type": f"agent.{kind}", "x": round(float(x), 1), "y": round(float(y), 1)}
-            await self.channel_layer.group_send(
-                customer_group(self.session_id),
-                {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
-            )
-        elif kind in CONTROL_COMMANDS:
-            await self.on_command(kind, data)
-        elif kind == "write.request":
-            await self.request_write()
-        elif kind == "mode.pointer":
-            if self.mode == CobrowseSession.Mode.WRITE:
-                await self.change_mode(CobrowseSession.Mode.POINTER, by="agent")
-        elif kind == "snapshot.request":
-            await self.channel_layer.group_send(
-                customer_group(self.session_id),
-                {
-                    "type": "agent.joined",
-                    "agent": self.agent_name,
-                    "agent_id": self.scope["user"].pk,
-                },
-            )
-        elif kind == "exit":
-            await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
-        elif kind == "ping":
-            await self.send_json({"type": "pong"})
+        await self.dispatch_frame(data)
+
+    # Browser frames, by type (dispatch_frame)
+
+    async def frame_pointer(self, data: dict) -> None:
+        await self.show_pointer("pointer", data)
+
+    async def frame_click(self, data: dict) -> None:
+        # Pointer mode: a click to show. Write mode: a click on the page.
+        if self.mode == CobrowseSession.Mode.WRITE:
+            await self.on_command("click", data)
         else:
-            await self.send_error("unknown_type", f"Unknown frame type {kind[:40]!r}.")
+            await self.show_pointer("click", data)
+
+    async def frame_input(self, data: dict) -> None:
+        await self.on_command("input", data)
+
+    async def frame_focus(self, data: dict) -> None:
+        await self.on_command("focus", data)
+
+    async def frame_scroll(self, data: dict) -> None:
+        await self.on_command("scroll", data)
+
+    async def frame_navigate(self, data: dict) -> None:
+        await self.on_command("navigate", data)
+
+    async def frame_write_request(self, data: dict) -> None:
+        await self.request_write()
+
+    async def frame_mode_pointer(self, data: dict) -> None:
+        if self.mode == CobrowseSession.Mode.WRITE:
+            await self.change_mode(CobrowseSession.Mode.POINTER, by="agent")
+
+    async def frame_snapshot_request(self, data: dict) -> None:
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "agent.joined", "agent": self.agent_name, "agent_id": self.user_id},
+        )
+
+    async def frame_exit(self, data: dict) -> None:
+        await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
+
+    async def frame_ping(self, data: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def show_pointer(self, kind: str, data: dict) -> None:
+        """The agent's pointer or a click to show, in page coordinates, to the customer."""
+        x, y = data.get("x"), data.get("y")
+        if not (finite_number(x) and finite_number(y)):
+            await self.send_error("bad_frame", f"A {kind} frame has numeric 'x' and 'y'.")
+            return
+        frame = {"type": f"agent.{kind}", "x": round(float(x), 1), "y": round(float(y), 1)}
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
+        )
 
     async def request_write(self) -> None:
         if not self.write_enabled:
@@ -810,7 +809,7 @@ class AgentConsumer(_SessionSocket):
             if now - self.write_audited_at >= settings.COBROWSE_WRITE_REQUEST_TIMEOUT:
                 self.write_audited_at = now
                 await database_sync_to_async(services.session_write_requested)(
-                    session_id=self.session_id, agent_id=self.scope["user"].pk
+                    session_id=self.session_id, agent_id=self.user_id
                 )
             await self.channel_layer.group_send(
                 customer_group(self.session_id),
@@ -819,7 +818,7 @@ class AgentConsumer(_SessionSocket):
 
     async def change_mode(self, mode: str, *, by: str) -> None:
         await database_sync_to_async(services.session_set_mode)(
-            session_id=self.session_id, mode=mode, agent_id=self.scope["user"].pk, by=by
+            session_id=self.session_id, mode=mode, agent_id=self.user_id, by=by
         )
         await announce_mode(self.session_id, mode, by)
 
@@ -839,7 +838,7 @@ class AgentConsumer(_SessionSocket):
                 "navigate.",
             )
             return
-        command = {"type": kind}
+        command: dict[str, Any] = {"type": kind}
         if kind in NODE_COMMANDS:
             node_id = data.get("id")
             if not isinstance(node_id, int) or isinstance(node_id, bool):
@@ -848,13 +847,15 @@ class AgentConsumer(_SessionSocket):
             command["id"] = node_id
         if kind == "click":
             x, y = data.get("x", 0), data.get("y", 0)
-            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if finite_number(x) and finite_number(y):
                 command["x"], command["y"] = round(float(x), 1), round(float(y), 1)
         elif kind == "scroll":
             x, y = data.get("x"), data.get("y")
-            if not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 10_000_000
-                for v in (x, y)
+            if not (
+                finite_number(x)
+                and finite_number(y)
+                and 0 <= x <= 10_000_000
+                and 0 <= y <= 10_000_000
             ):
                 await self.send_error(
                     "bad_frame", "A scroll command has 'x' and 'y' offsets from 0 to 10,000,000."
@@ -921,7 +922,7 @@ class AgentConsumer(_SessionSocket):
     async def agent_probe(self, event: dict) -> None:
         await self.channel_layer.send(
             event["reply_to"],
-            {"type": "agent.here", "agent": self.agent_name, "agent_id": self.scope["user"].pk},
+            {"type": "agent.here", "agent": self.agent_name, "agent_id": self.user_id},
         )
 
     async def mode_changed(self, event: dict) -> None:

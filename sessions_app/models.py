@@ -45,7 +45,7 @@ class SessionDict(TypedDict):
     policy_version: int
 
 
-class InteractionQuerySet(models.QuerySet):
+class InteractionQuerySet(models.QuerySet["Interaction"]):
     def live(self) -> "InteractionQuerySet":
         return self.exclude(status=Interaction.Status.ENDED)
 
@@ -128,7 +128,7 @@ class Interaction(models.Model):
             "status": self.status,
             "customer_name": self.customer_name,
             "external_id": self.external_id,
-            "agent": self.agent.get_username() if self.agent_id else None,
+            "agent": self.agent.get_username() if self.agent else None,
             "created": self.created.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
         }
@@ -171,7 +171,7 @@ class ChatMessage(models.Model):
         }
 
 
-class CobrowseSessionQuerySet(models.QuerySet):
+class CobrowseSessionQuerySet(models.QuerySet["CobrowseSession"]):
     def live(self) -> "CobrowseSessionQuerySet":
         return self.exclude(status=CobrowseSession.Status.ENDED)
 
@@ -389,7 +389,7 @@ class AgentAction(models.Model):
 AUDIT_GENESIS = "0" * 64  # prev_hash of a session's first entry
 
 
-class AuditEntryQuerySet(models.QuerySet):
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     def chain(self, session_id: int) -> "AuditEntryQuerySet":
         return self.filter(session_id=session_id).order_by("seq")
 
@@ -443,6 +443,8 @@ class AuditEntry(models.Model):
     hash = models.CharField(max_length=64)
 
     objects = AuditEntryQuerySet.as_manager()
+    # Not a column: what `first_broken` found wrong with the entry it returns.
+    problem_text: str = ""
 
     class Meta:
         ordering = ["session", "seq"]

@@ -2,7 +2,7 @@
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 
 QUEUE_GROUP = "inbox-queue"
 
@@ -15,6 +15,12 @@ END_MESSAGES = {
     "interaction_ended": "The chat or call ended, and co-browsing with it.",
     "agent_lost": "The agent's connection was lost and did not come back in time.",
 }
+
+
+def _layer() -> BaseChannelLayer:
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS has no default layer"
+    return layer
 
 
 def customer_group(session_id: int) -> str:
@@ -44,7 +50,7 @@ MODE_MESSAGES = {
 
 
 async def announce_mode(session_id: int, mode: str, by: str) -> None:
-    layer = get_channel_layer()
+    layer = _layer()
     event = {
         "type": "mode.changed",
         "mode": mode,
@@ -64,7 +70,7 @@ def ended_event(reason: str) -> dict:
 
 
 async def _announce_end_events(session_id: int, reason: str, note: dict | None) -> None:
-    layer = get_channel_layer()
+    layer = _layer()
     event = ended_event(reason)
     await layer.group_send(customer_group(session_id), event)
     await layer.group_send(agent_group(session_id), event)
@@ -89,7 +95,7 @@ def _note_end_in_chat(session_id: int) -> dict | None:
 
     session = CobrowseSession.objects.select_related("interaction").filter(pk=session_id).first()
     chat = session.interaction if session else None
-    if chat is None or chat.channel != "chat" or not chat.is_live:
+    if session is None or chat is None or chat.channel != "chat" or not chat.is_live:
         return None
     try:
         message, created = chat_post(
@@ -104,19 +110,19 @@ def _note_end_in_chat(session_id: int) -> dict | None:
 
 
 async def announce_chat_message(message: dict) -> None:
-    await get_channel_layer().group_send(
+    await _layer().group_send(
         chat_group(message["interaction"]), {"type": "chat.message", "message": message}
     )
 
 
 async def announce_queue() -> None:
-    await get_channel_layer().group_send(QUEUE_GROUP, {"type": "queue.changed"})
+    await _layer().group_send(QUEUE_GROUP, {"type": "queue.changed"})
 
 
 async def announce_interaction_ended(
     interaction_id: int, by: str, session_ids: list[int], channel: str = "chat"
 ) -> None:
-    layer = get_channel_layer()
+    layer = _layer()
     for session_id in session_ids:
         await _announce_end_events(session_id, "interaction_ended", None)  # the chat is over
     await layer.group_send(
@@ -127,4 +133,4 @@ async def announce_interaction_ended(
 
 
 async def announce_to_agent(agent_id: int, event: dict) -> None:
-    await get_channel_layer().group_send(inbox_group(agent_id), event)
+    await _layer().group_send(inbox_group(agent_id), event)

@@ -192,7 +192,7 @@ def _join(*, agent, code: str) -> CobrowseSession:
             detail={"status": session.status},
         )
         return session
-    owner = session.interaction.agent_id if session.interaction_id else None
+    owner = session.interaction.agent_id if session.interaction else None
     if session.agent_id is None and owner is not None and owner != agent.pk:
         raise ServiceError(
             "session_reserved",
@@ -304,7 +304,10 @@ def session_record_page(*, session_id: int, url: str, width: int, height: int) -
     session = CobrowseSession.objects.filter(pk=session_id).select_related("site").first()
     if session is None:
         return
-    fields = {"viewport_width": max(0, width), "viewport_height": max(0, height)}
+    fields: dict[str, int | str] = {
+        "viewport_width": max(0, width),
+        "viewport_height": max(0, height),
+    }
     if session.site.allows_url(url):
         fields["current_url"] = _kept_url(session.site, url)
     CobrowseSession.objects.filter(pk=session_id).update(**fields)
@@ -317,11 +320,12 @@ def session_end(*, session: CobrowseSession, reason: str, by: str = "") -> Cobro
         session = CobrowseSession.objects.select_for_update().get(pk=session.pk)
         if not by:
             EndReason = CobrowseSession.EndReason
-            by = {
+            actors: dict[str, str] = {
                 EndReason.CUSTOMER_EXIT: "customer",
                 EndReason.AGENT_EXIT: agent_actor(session.agent_id),
                 EndReason.ENDED_BY_STAFF: "staff",
-            }.get(reason, "system")
+            }
+            by = actors.get(reason, "system")
         _end_audited(session, reason=reason, actor=by)
     log.info("session %s ended: %s", session.pk, reason)
     return session

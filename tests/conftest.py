@@ -4,10 +4,12 @@ Browser tests are sorted last: sync Playwright leaves an event loop running that
 pytest-asyncio tests collected after it.
 """
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -15,13 +17,27 @@ from django.contrib.auth.models import Group, User
 
 from policies.models import Site
 from sessions_app.models import AGENTS_GROUP, SUPERVISORS_GROUP
-from tests.support import free_port
+from tests.support import evaluate_settings, free_port
 
 SITE_ORIGIN = "https://shop.example.com"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: 1 if "/e2e/" in str(item.fspath) else 0)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, the test database is a file, not :memory:, so that a daphne subprocess can
+    share it (tests/test_logging.py); one per test run, so that two runs never share one.
+    COBROWSE_TEST_DB chooses the file."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        name = os.environ.get("COBROWSE_TEST_DB") or str(ROOT / f"test-db-{os.getpid()}.sqlite3")
+        db.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(autouse=True)
@@ -105,15 +121,8 @@ def channel_layer_kind(request, settings):
     else:
         url = request.getfixturevalue("redis_url")
         redis.Redis.from_url(url).flushdb()
-        backend = (
-            "channels_redis.pubsub.RedisPubSubChannelLayer"
-            if request.param == "redis-pubsub"
-            else "channels_redis.core.RedisChannelLayer"
-        )
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": backend,
-                "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}]},
-            }
-        }
+        # The layer exactly as cobrowse/settings.py configures it from REDIS_URL.
+        layer = "pubsub" if request.param == "redis-pubsub" else "core"
+        configured = evaluate_settings(REDIS_URL=url, REDIS_LAYER=layer)
+        settings.CHANNEL_LAYERS = configured["CHANNEL_LAYERS"]
     return request.param

@@ -249,7 +249,7 @@ def test_a_user_outside_the_agents_group_cannot_report_a_call_for_themselves(nob
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method,url", STAFF_ENDPOINTS + [("post", "/api/v1/interactions/1/end/")])
+@pytest.mark.parametrize("method,url", [*STAFF_ENDPOINTS, ("post", "/api/v1/interactions/1/end/")])
 def test_anonymous_users_get_nothing_from_the_staff_api(site, agent, method, url):
     session = joined(site, agent)
     services.voice_call_start(agent=agent, external_id="call-1")

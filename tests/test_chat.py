@@ -114,7 +114,7 @@ async def test_a_resent_message_after_a_reconnect_is_stored_once_and_nothing_is_
 
 
 async def test_an_agent_handles_several_chats_but_one_cobrowse_session(site, agent):
-    first, first_token, c1, inbox = await accepted_chat(site, agent)
+    _first, _first_token, c1, inbox = await accepted_chat(site, agent)
     second, second_token = await start_chat(site, "Bob")
     c2 = await chat_socket(second_token)
     await c2.receive_json_from()
@@ -133,7 +133,7 @@ async def test_an_agent_handles_several_chats_but_one_cobrowse_session(site, age
 
 
 async def test_ending_the_chat_ends_its_cobrowse_session_at_once(site, agent, channel_layer_kind):
-    chat, chat_token, customer_chat, inbox = await accepted_chat(site, agent)
+    chat, _chat_token, customer_chat, inbox = await accepted_chat(site, agent)
     session, token = await database_sync_to_async(services.session_create)(site=site)
     await database_sync_to_async(services.session_link)(session=session, interaction=chat)
     widget = await customer_socket(token)

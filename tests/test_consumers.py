@@ -11,40 +11,13 @@ from django.test import Client
 from cobrowse.asgi import application
 from sessions_app import services
 from sessions_app.models import CobrowseSession
+from tests.rrweb import change_frame, snapshot_frame
+from tests.support import evaluate_settings
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 ORIGIN = "https://shop.example.com"
 WORKSPACE_ORIGIN = "http://localhost"
-
-
-def snapshot_frame(seq: int, href: str = ORIGIN + "/checkout", text: str = "Hello") -> dict:
-    return {
-        "type": "events",
-        "seq": seq,
-        "events": [
-            {"type": 4, "data": {"href": href, "width": 1280, "height": 720}, "timestamp": 1},
-            {
-                "type": 2,
-                "data": {
-                    "node": {
-                        "type": 0,
-                        "id": 1,
-                        "childNodes": [{"type": 3, "id": 2, "textContent": text}],
-                    }
-                },
-                "timestamp": 2,
-            },
-        ],
-    }
-
-
-def change_frame(seq: int) -> dict:
-    return {
-        "type": "events",
-        "seq": seq,
-        "events": [{"type": 3, "data": {"source": 1}, "timestamp": 3}],
-    }
 
 
 @database_sync_to_async
@@ -212,8 +185,8 @@ async def test_a_gap_in_sequence_numbers_asks_for_a_fresh_snapshot(site, agent, 
     assert await customer.receive_json_from() == {"type": "snapshot.request", "reason": "gap"}
     await customer.send_json_to(change_frame(4))  # still no snapshot: held back
     assert await agent_ws.receive_nothing(timeout=0.2)
-    await customer.send_json_to(snapshot_frame(5, text="Fresh"))
-    assert await agent_ws.receive_json_from() == snapshot_frame(5, text="Fresh")
+    await customer.send_json_to(snapshot_frame(5, content="Fresh"))
+    assert await agent_ws.receive_json_from() == snapshot_frame(5, content="Fresh")
     await customer.disconnect()
     await agent_ws.disconnect()
 
@@ -228,7 +201,7 @@ async def test_changes_before_the_first_snapshot_are_held_back(site, agent):
 
 async def test_a_snapshot_larger_than_a_websocket_message_arrives_in_chunks(site, agent):
     _, _, customer, agent_ws = await connected_pair(site, agent)
-    big = snapshot_frame(1, text="x" * 1_500_000)
+    big = snapshot_frame(1, content="x" * 1_500_000)
     text = json.dumps(big)
     size = 400_000
     parts = [text[i : i + size] for i in range(0, len(text), size)]
@@ -351,13 +324,15 @@ async def test_a_newer_page_of_the_same_customer_takes_over_from_an_older_one(si
     await agent_ws.disconnect()
 
 
-async def test_an_idle_socket_outlives_the_redis_read_timeout(site, agent, redis_url, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": None}]},
-        }
-    }
+@pytest.mark.parametrize("layer", ["pubsub", "core"])
+async def test_an_idle_socket_outlives_the_redis_read_timeout(
+    site, agent, redis_url, settings, layer
+):
+    # The Redis layer exactly as cobrowse/settings.py configures it from REDIS_URL. Without its
+    # socket_timeout=None, the core layer's socket died here (redis-py 8); pubsub's survived.
+    configured = evaluate_settings(REDIS_URL=redis_url, REDIS_LAYER=layer)["CHANNEL_LAYERS"]
+    assert configured["default"]["BACKEND"].startswith(f"channels_redis.{layer}.")
+    settings.CHANNEL_LAYERS = configured
     _, _, customer, agent_ws = await connected_pair(site, agent)
     await asyncio.sleep(6)  # redis-py 8's default socket timeout is 5 s
     await customer.send_json_to(snapshot_frame(1))
@@ -377,7 +352,7 @@ async def test_a_waiting_customer_is_told_when_no_agent_joined_in_time(site, set
     assert (await reload(session)).end_reason == "expired"
 
 
-async def next_of_type(ws: WebsocketCommunicator, kind: str, timeout: float = 5) -> dict:
+async def next_of_type(ws: WebsocketCommunicator, kind: str, timeout: float = 5) -> dict:  # noqa: ASYNC109 (per frame, as Channels' receive_json_from)
     while True:
         frame = await ws.receive_json_from(timeout=timeout)
         if frame["type"] == kind:

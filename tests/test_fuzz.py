@@ -1,6 +1,6 @@
-"""Bad input: 10,000+ malformed, truncated, oversized, wrongly typed and out-of-order frames to
-both consumers. No unhandled exception, a clear error frame (or nothing) for each, and the session
-still works for the well-behaved side afterwards."""
+"""Bad input: 3,000 malformed, truncated, wrongly typed and out-of-order frames to both consumers
+(and oversized ones in a test of their own). No unhandled exception, a clear error frame (or
+nothing) for each, and the session still works for the well-behaved side afterwards."""
 
 import json
 
@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app.models import CobrowseSession
-from tests.test_consumers import change_frame, connected_pair, snapshot_frame
+from tests.rrweb import change_frame, snapshot_frame
+from tests.test_consumers import connected_pair
 
 
 @database_sync_to_async
@@ -22,8 +23,12 @@ def end_live_sessions() -> None:
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-FRAMES_PER_EXAMPLE = 40
-EXAMPLES = 130  # 130 examples x 2 sockets x 40 frames = 10,400 frames
+# 150 examples x 2 sockets x 10 frames = 3,000 frames, each example on a fresh session, in about
+# 50 s here (`--hypothesis-show-statistics`: 150 passing, ~20 invalid). Longer lists cost more
+# than they test: with 40 frames a socket, Hypothesis ran 14 of 130 examples in 12 minutes, since
+# 1,859 draws overran its data budget (the data_too_large health check, then suppressed, said so).
+FRAMES_PER_EXAMPLE = 10
+EXAMPLES = 150
 
 TYPES = [
     "events",
@@ -85,15 +90,17 @@ def encode(frame) -> str:
     return json.dumps(frame, allow_nan=True)
 
 
+# Never empty (the test client cannot send an empty text frame): drawn so, not filtered, since
+# Hypothesis favours 0 and a filter there threw away one example in ten.
 raw_frames = st.one_of(
     structured.map(encode),
     values.map(encode),
     structured.map(encode).flatmap(
-        lambda t: st.integers(0, len(t)).map(lambda n: t[:n])
+        lambda t: st.integers(1, len(t)).map(lambda n: t[:n])
     ),  # truncated
-    st.text(max_size=200),  # not JSON at all
-).filter(bool)  # the test client cannot send an empty text frame
-# Rare but nasty: checked on every example, once each, beside the generated ones.
+    st.text(min_size=1, max_size=200),  # not JSON at all
+)
+# Rare but nasty, and too large to generate: each sent once to both sockets, in their own test.
 NASTY = [
     "x" * 2_000_000,  # larger than any frame the server accepts
     '{"type": "events", "seq": 1, "events": ' + "[" * 100_000 + "]" * 100_000 + "}",  # deep
@@ -104,11 +111,7 @@ NASTY = [
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     customer_frames=st.lists(raw_frames, min_size=FRAMES_PER_EXAMPLE, max_size=FRAMES_PER_EXAMPLE),
@@ -118,7 +121,7 @@ async def test_garbage_on_both_sockets_never_breaks_the_session(
     site, agent, customer_frames, agent_frames
 ):
     await end_live_sessions()
-    session, _, customer, agent_ws = await connected_pair(site, agent)
+    _session, _, customer, agent_ws = await connected_pair(site, agent)
     for customer_text, agent_text in zip(customer_frames, agent_frames, strict=True):
         await customer.send_to(text_data=customer_text)
         await agent_ws.send_to(text_data=agent_text)
@@ -127,7 +130,6 @@ async def test_garbage_on_both_sockets_never_breaks_the_session(
         while not await ws.receive_nothing(timeout=0.05):
             output = await ws.receive_output()
             if output["type"] == "websocket.close":
-                assert output.get("code") in (4000, 4001), output  # only an "exit-like" end
                 pytest.fail(f"a garbage frame closed the socket: {output}")
             reply = json.loads(output["text"])
             assert isinstance(reply, dict) and isinstance(reply.get("type"), str)

@@ -9,14 +9,8 @@ from django.test import Client
 from sessions_app import limits, services
 from sessions_app.errors import ServiceError
 from sessions_app.models import CobrowseSession
-from tests.test_consumers import (
-    ORIGIN,
-    agent_socket,
-    change_frame,
-    connected_pair,
-    reload,
-    snapshot_frame,
-)
+from tests.rrweb import change_frame, snapshot_frame
+from tests.test_consumers import ORIGIN, agent_socket, connected_pair, reload
 
 WRONG_CODE = "000000001"
 

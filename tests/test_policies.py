@@ -7,6 +7,7 @@ from django.test import Client
 from policies.models import MaskingRule, PolicyVersion, RestrictionRule, Site
 from policies.selectors import policy_for_site
 from sessions_app import services
+from tests.rrweb import document, el, full_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +36,9 @@ def _judge(policy, *elements):
     """Run the compiled policy through the guard on a page of these (tag, attrs) elements."""
     from policies.guard import PrivacyGuard
 
-    children = [
-        {"type": 2, "id": 10 + i, "tagName": tag, "attributes": dict(attrs), "childNodes": []}
-        for i, (tag, attrs) in enumerate(elements)
-    ]
-    body = {"type": 2, "id": 3, "tagName": "body", "attributes": {}, "childNodes": children}
-    doc = {"type": 0, "id": 1, "childNodes": [body]}
+    children = [el(10 + i, tag, dict(attrs)) for i, (tag, attrs) in enumerate(elements)]
     guard = PrivacyGuard(policy)
-    guard.check_events([{"type": 2, "data": {"node": doc}}])
+    guard.check_events([full_snapshot(document(el(3, "body", {}, children)))])
     return guard
 
 

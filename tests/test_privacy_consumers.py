@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from policies.models import PrivacyAlert, RestrictionRule
+from tests.rrweb import el, events_frame, page_load, text
 from tests.test_consumers import connected_pair
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -13,54 +14,10 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 SECRET = "4111-SECRET-9999"
 
 
-def page(*body):
-    doc = {
-        "type": 0,
-        "id": 1,
-        "childNodes": [
-            {
-                "type": 2,
-                "id": 2,
-                "tagName": "html",
-                "attributes": {},
-                "childNodes": [
-                    {
-                        "type": 2,
-                        "id": 3,
-                        "tagName": "body",
-                        "attributes": {},
-                        "childNodes": list(body),
-                    }
-                ],
-            }
-        ],
-    }
-    return [
-        {
-            "type": 4,
-            "data": {"href": "https://shop.example.com/checkout/", "width": 800, "height": 600},
-            "timestamp": 1,
-        },
-        {"type": 2, "data": {"node": doc}, "timestamp": 2},
-    ]
-
-
-CARD = {
-    "type": 2,
-    "id": 10,
-    "tagName": "input",
-    "attributes": {"autocomplete": "cc-number", "value": SECRET},
-    "childNodes": [],
-}
-SUBMIT = {
-    "type": 2,
-    "id": 11,
-    "tagName": "button",
-    "attributes": {"type": "submit"},
-    "childNodes": [{"type": 3, "id": 12, "textContent": "Pay"}],
-}
-PROMO = {"type": 2, "id": 13, "tagName": "input", "attributes": {"id": "promo"}, "childNodes": []}
-CITY = {"type": 2, "id": 14, "tagName": "input", "attributes": {"name": "city"}, "childNodes": []}
+CARD = el(10, "input", {"autocomplete": "cc-number", "value": SECRET})
+SUBMIT = el(11, "button", {"type": "submit"}, [text(12, "Pay")])
+PROMO = el(13, "input", {"id": "promo"})
+CITY = el(14, "input", {"name": "city"})
 
 
 @database_sync_to_async
@@ -73,7 +30,7 @@ async def test_an_unmasked_card_number_is_scrubbed_before_the_agent_and_reported
 ):
     caplog.set_level(logging.INFO)
     _, _, customer, agent_ws = await connected_pair(site, agent)
-    await customer.send_json_to({"type": "events", "seq": 1, "events": page(CARD)})
+    await customer.send_json_to(events_frame(1, page_load(CARD, timestamps=True)))
     frame = await agent_ws.receive_from()
     assert SECRET not in frame
     assert '"value":"****"' in frame  # masks do not tell the length
@@ -107,7 +64,7 @@ async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_
     )
     _, _, customer, agent_ws = await connected_pair(site, agent)
     await customer.send_json_to(
-        {"type": "events", "seq": 1, "events": page(CARD, SUBMIT, PROMO, CITY)}
+        events_frame(1, page_load(CARD, SUBMIT, PROMO, CITY, timestamps=True))
     )
     await agent_ws.receive_from()
     for node_id, what in [
@@ -131,7 +88,7 @@ async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_
 
 async def test_restricted_and_masked_nodes_carry_marks_for_the_agents_boxes(site, agent):
     _, _, customer, agent_ws = await connected_pair(site, agent)
-    await customer.send_json_to({"type": "events", "seq": 1, "events": page(CARD, SUBMIT)})
+    await customer.send_json_to(events_frame(1, page_load(CARD, SUBMIT, timestamps=True)))
     frame = await agent_ws.receive_json_from()
     body = frame["events"][1]["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"]
     assert body[0]["attributes"]["data-cobrowse-mask"] == "input"

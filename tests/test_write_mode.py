@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from sessions_app.models import AgentAction, CobrowseSession
+from tests.rrweb import el, events_frame, page_load
 from tests.test_consumers import (
     agent_socket,
     connected_pair,
@@ -20,52 +21,12 @@ ORIGIN = "https://shop.example.com"
 
 
 def page_with(*body):
-    doc = {
-        "type": 0,
-        "id": 1,
-        "childNodes": [
-            {
-                "type": 2,
-                "id": 2,
-                "tagName": "html",
-                "attributes": {},
-                "childNodes": [
-                    {
-                        "type": 2,
-                        "id": 3,
-                        "tagName": "body",
-                        "attributes": {},
-                        "childNodes": list(body),
-                    }
-                ],
-            }
-        ],
-    }
-    return {
-        "type": "events",
-        "seq": 1,
-        "events": [
-            {"type": 4, "data": {"href": ORIGIN + "/checkout/", "width": 800, "height": 600}},
-            {"type": 2, "data": {"node": doc}},
-        ],
-    }
+    return events_frame(1, page_load(*body))
 
 
-NAME = {"type": 2, "id": 10, "tagName": "input", "attributes": {"id": "name"}, "childNodes": []}
-CARD = {
-    "type": 2,
-    "id": 11,
-    "tagName": "input",
-    "attributes": {"autocomplete": "cc-number"},
-    "childNodes": [],
-}
-SUBMIT = {
-    "type": 2,
-    "id": 12,
-    "tagName": "button",
-    "attributes": {"type": "submit"},
-    "childNodes": [],
-}
+NAME = el(10, "input", {"id": "name"})
+CARD = el(11, "input", {"autocomplete": "cc-number"})
+SUBMIT = el(12, "button", {"type": "submit"})
 
 
 async def in_write_mode(site, agent):
@@ -234,7 +195,7 @@ async def test_navigation_outside_the_site_is_refused(site, agent):
 async def test_a_site_without_write_mode_refuses_the_request(site, agent):
     site.write_mode_enabled = False
     await database_sync_to_async(site.save)()
-    session, _, customer, agent_ws = await connected_pair(site, agent)
+    _session, _, customer, agent_ws = await connected_pair(site, agent)
     await agent_ws.send_json_to({"type": "write.request"})
     assert (await agent_ws.receive_json_from())["code"] == "write_mode_disabled"
     assert await customer.receive_nothing(timeout=0.2)
@@ -260,7 +221,7 @@ async def test_the_page_refusing_a_command_tells_the_agent(site, agent):
 async def test_only_the_sessions_agent_can_command_the_page(site, agent, second_agent):
     session, _, customer, agent_ws = await in_write_mode(site, agent)
     intruder = await agent_socket(second_agent, session.code)
-    ok, _ = await intruder.connect()
+    _ok, _ = await intruder.connect()
     assert (await intruder.receive_json_from())["code"] == "session_taken"
     assert (await reload(session)).agent_id == agent.pk
     assert CobrowseSession.Mode.WRITE == (await reload(session)).mode
@@ -297,28 +258,8 @@ async def test_a_request_after_the_cooldown_is_shown_again(site, agent, settings
     await agent_ws.disconnect()
 
 
-NESTED = {
-    "type": 2,
-    "id": 20,
-    "tagName": "form",
-    "attributes": {"id": "pay"},
-    "childNodes": [
-        {
-            "type": 2,
-            "id": 21,
-            "tagName": "button",
-            "attributes": {"type": "bogus"},
-            "childNodes": [{"type": 2, "id": 22, "tagName": "span", "attributes": {}}],
-        }
-    ],
-}
-LINK_OFF_SITE = {
-    "type": 2,
-    "id": 23,
-    "tagName": "area",
-    "attributes": {"href": "https://elsewhere.example/"},
-    "childNodes": [],
-}
+NESTED = el(20, "form", {"id": "pay"}, [el(21, "button", {"type": "bogus"}, [el(22, "span")])])
+LINK_OFF_SITE = el(23, "area", {"href": "https://elsewhere.example/"})
 
 
 async def test_commands_that_would_submit_or_leave_the_site_are_refused_by_the_server(site, agent):
@@ -342,7 +283,7 @@ async def test_commands_that_would_submit_or_leave_the_site_are_refused_by_the_s
 
 
 async def test_a_command_while_the_customer_changes_page_gets_a_clear_error(site, agent):
-    session, token, customer, agent_ws = await in_write_mode(site, agent)
+    _session, token, customer, agent_ws = await in_write_mode(site, agent)
     await customer.disconnect()  # the customer's page unloads on its way to the next one
     assert (await agent_ws.receive_json_from(timeout=5))["type"] == "customer.left"
     await agent_ws.send_json_to({"type": "navigate", "action": "refresh"})

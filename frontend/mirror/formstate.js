@@ -18,7 +18,7 @@ export function watchFormState(replayer) {
     try {
       var selects = selectsTouchedBy(event, replayer.getMirror());
       selects.forEach(applySelected);
-    } catch (e) {
+    } catch {
       /* a mirror being torn down: the next snapshot rebuilds it */
     }
   });

@@ -27,7 +27,7 @@ export function composedParent(node) {
   try {
     var view = (node.ownerDocument || node).defaultView;
     if (view && view.frameElement && node === view.document.documentElement) return view.frameElement;
-  } catch (e) {
+  } catch {
     return null; // a cross-origin frame: its parent is not ours to read
   }
   return null;
@@ -37,7 +37,7 @@ function safeMatches(element, selector) {
   if (!selector || !element || element.nodeType !== 1) return false;
   try {
     return element.matches(selector);
-  } catch (e) {
+  } catch {
     return true; // a selector this browser cannot read: restrict rather than leak
   }
 }
@@ -198,7 +198,7 @@ export function createPolicy(raw, wasPassword, pathname) {
       var parsed = new URL(url, location.href);
       if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return false;
       return policy.origins.indexOf(parsed.origin) >= 0;
-    } catch (e) {
+    } catch {
       return false;
     }
   };
@@ -277,7 +277,7 @@ export function cleanUrl(url, keptParams) {
     });
     var query = kept.toString();
     return parsed.origin + parsed.pathname + (query ? "?" + query : "");
-  } catch (e) {
+  } catch {
     return "";
   }
 }

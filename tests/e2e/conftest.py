@@ -13,10 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.support import TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+# Configuration of the shell the tests run in that must not reach their servers.
+ENV_OF_THE_RUN = (
+    "DEBUG",
+    "SECRET_KEY_FILE",
+    "DATABASE_URL",
+    "DATABASE_URL_FILE",
+    "REDIS_URL",
+    "REDIS_URL_FILE",
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,12 +47,13 @@ class Server:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
+            "SECRET_KEY": TEST_SECRET_KEY,  # DEBUG stays off, as in production
             "SQLITE_PATH": str(tmp / "e2e.sqlite3"),
             "COBROWSE_PAUSE_TIMEOUT": "600",
             "LOG_LEVEL": "INFO",
         }
-        self.env.pop("DATABASE_URL", None)
-        self.env.pop("REDIS_URL", None)
+        for name in ENV_OF_THE_RUN:
+            self.env.pop(name, None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
         if database_url:  # PostgreSQL instead of the SQLite file

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.corpus import text_of
 from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse, widget
 
 pytestmark = pytest.mark.e2e
@@ -79,8 +80,37 @@ def test_an_agent_click_draws_a_red_circle_on_both_pages(server, customer, agent
 
 
 def test_the_widget_is_never_part_of_the_mirror(server, customer, agent_page, live):
-    assert mirror(agent_page).locator("cobrowse-widget").count() == 0
-    expect(mirror(agent_page).locator("body")).not_to_contain_text("Start Co-browse")
+    """Not in the first snapshot, nor in the next page's, nor in the changes after it (the page
+    moving the widget's element, the widget's own UI drawing the agent's click), nor on the wire."""
+    view = mirror(agent_page)
+
+    def widget_absent():
+        assert view.locator("cobrowse-widget").count() == 0
+        expect(view.locator("body")).not_to_contain_text(live)  # the ID the widget shows
+
+    widget_absent()
+    sent: list[str] = []
+    customer.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(text_of(f))))
+    customer.get_by_role("navigation").get_by_role("link", name="Products").click()
+    expect(view.locator("h1")).to_have_text("All products")  # the new page's snapshot
+    widget_absent()
+    customer.evaluate(
+        """() => {
+            document.body.prepend(document.querySelector("cobrowse-widget"));
+            document.querySelector("h1").textContent = "The widget moved";
+        }"""
+    )
+    expect(view.locator("h1")).to_have_text("The widget moved")
+    widget_absent()
+    box = agent_page.get_by_test_id("cobrowse-view").bounding_box()
+    agent_page.mouse.click(box["x"] + 300, box["y"] + 150)
+    expect(widget(customer).get_by_test_id("cobrowse-agent-click")).to_have_count(1)
+    customer.evaluate("document.querySelector('h1').textContent = 'After the click'")
+    expect(view.locator("h1")).to_have_text("After the click")
+    widget_absent()
+    page_frames = [f for f in sent if '"type":"events"' in f or '"type":"chunk"' in f]
+    assert len(page_frames) >= 3, sent  # the snapshot and both changes were watched
+    assert not [f for f in sent if "cobrowse-widget" in f]
 
 
 def test_a_second_agent_is_refused(server, customer, agent_page, second_agent_page, live):
@@ -115,7 +145,7 @@ def test_navigating_within_the_site_keeps_the_session(server, customer, agent_pa
     expect(agent_page.get_by_test_id("url-bar")).to_have_value(
         server.customer_base + "/demo/products/"
     )
-    expect(mirror(agent_page).locator("h1")).to_contain_text("")
+    expect(mirror(agent_page).locator("h1")).to_have_text("All products")
     expect(mirror(agent_page).locator("img").first).to_be_visible()
     expect(agent_page.locator("#session-status")).to_have_text("Live")
 

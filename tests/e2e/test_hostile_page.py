@@ -17,7 +17,7 @@ MIRROR_IFRAME = "document.querySelector('[data-testid=cobrowse-view] iframe')"
 
 
 def csp_directives(header: str) -> dict[str, str]:
-    return dict((d.strip().split(" ", 1) + [""])[:2] for d in header.split(";") if d.strip())
+    return dict(([*d.strip().split(" ", 1), ""])[:2] for d in header.split(";") if d.strip())
 
 
 def test_a_hostile_page_runs_no_code_on_the_agents_side(server, customer, agent_page, request):

@@ -46,7 +46,7 @@ class Command(BaseCommand):
 
         site = Site.objects.filter(name=name).first()
         created = site is None
-        if created:
+        if site is None:
             site = Site(name=name)
         site.allowed_origins = "\n".join(origins)
         site.write_mode_enabled = not options["no_write_mode"]

@@ -145,9 +145,11 @@ class Command(BaseCommand):
             (".restricted-control", RestrictionRule.Kind.CONTROL, "Irreversible actions"),
             (".restricted-field", RestrictionRule.Kind.FIELD, "Fields only the customer fills"),
         ]
-        for selector, kind, description in restrictions:
+        for selector, restriction_kind, description in restrictions:
             RestrictionRule.objects.update_or_create(
-                site=site, selector=selector, defaults={"kind": kind, "description": description}
+                site=site,
+                selector=selector,
+                defaults={"kind": restriction_kind, "description": description},
             )
 
     def _summary(self, site: Site, created: bool, origins: list[str]) -> None:

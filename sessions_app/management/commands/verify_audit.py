@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, session: str | None = None, every: bool = False, **options) -> None:
         if every == bool(session):
             raise CommandError("Give either a session ID or database id, or --all.")
-        sessions = CobrowseSession.objects.order_by("pk") if every else self.find(session)
+        sessions = self.find(session) if session else CobrowseSession.objects.order_by("pk")
         broken = checked = 0
         for item in sessions.iterator():
             checked += 1
