@@ -584,27 +584,7 @@ import { watchFormState } from "./mirror/formstate.js";
       x: Math.round(element ? element.scrollLeft : win.scrollX),
       y: Math.round(element ? element.scrollTop : win.scrollY),
     };
-    var entry = scrolls[id] || (scrolls[id] = { sentAt: 0 });
-    entry.at = Date.now();
-    entry.frame = frame;
-    var wait = SCROLL_INTERVAL - (Date.now() - entry.sentAt);
-    if (wait <= 0) sendScroll(id);
-    else if (!entry.timer) entry.timer = setTimeout(function () {
-      sendScroll(id);
-    }, wait);
-    settleEcho(entry, function (echo) {
-      applyScroll(echo);
-    });
-  }
-
-  function sendScroll(id) {
-    var entry = scrolls[id];
-    clearTimeout(entry.timer);
-    entry.timer = null;
-    if (!entry.frame) return;
-    entry.sentAt = Date.now();
-    send(entry.frame);
-    entry.frame = null;
+    queueFrame(scrolls, id, frame, SCROLL_INTERVAL, applyScroll);
   }
 
   function applyScroll(data) {
@@ -619,35 +599,38 @@ import { watchFormState } from "./mirror/formstate.js";
   var edits = {}; // node id -> { at, frame, timer, sentAt, echo }
 
   function queueInput(id, value) {
-    var entry = edits[id] || (edits[id] = { sentAt: 0 });
-    entry.at = Date.now();
-    entry.frame = { type: "input", id: id, value: value };
-    var wait = INPUT_INTERVAL - (Date.now() - entry.sentAt);
-    if (wait <= 0) flushInput(id);
-    else if (!entry.timer) entry.timer = setTimeout(function () {
-      flushInput(id);
-    }, wait);
-    settleEcho(entry, function (echo) {
+    queueFrame(edits, id, { type: "input", id: id, value: value }, INPUT_INTERVAL, function (echo) {
       if (current && current.replayer) current.replayer.addEvent(echo);
     });
   }
 
-  function flushInput(id) {
-    var entry = edits[id];
+  // One frame per node at most every `interval` ms, the latest one always going (each carries
+  // the whole state); what the page reports back meanwhile waits (isEcho, settleEcho).
+  function queueFrame(pending, id, frame, interval, applyEcho) {
+    var entry = pending[id] || (pending[id] = { sentAt: 0 });
+    entry.at = Date.now();
+    entry.frame = frame;
+    var wait = interval - (Date.now() - entry.sentAt);
+    if (wait <= 0) flushFrame(entry);
+    else if (!entry.timer) entry.timer = setTimeout(function () {
+      flushFrame(entry);
+    }, wait);
+    settleEcho(entry, applyEcho);
+  }
+
+  function flushFrame(entry) {
     clearTimeout(entry.timer);
     entry.timer = null;
     if (!entry.frame) return;
     var frame = entry.frame;
     entry.frame = null;
     entry.sentAt = Date.now();
-    if (current && current.socket && current.socket.readyState === WebSocket.OPEN) {
-      current.socket.send(JSON.stringify(frame));
-    }
+    send(frame); // an input frame does not flush the others (send), so no recursion
   }
 
   function flushInputs() {
     Object.keys(edits).forEach(function (id) {
-      if (edits[id].frame) flushInput(id);
+      flushFrame(edits[id]);
     });
   }
 

@@ -163,7 +163,7 @@ export function createFormState(options) {
         // told the selectedness (below) instead.
         if (node && node.localName === "option" && selectOf(node)) delete change.attributes.selected;
       });
-      schedule(); // options added or removed, a default changed: the choice may have moved
+      if (tracked.size) schedule(); // options added or removed, a default changed
       return;
     }
     if (data.source === SOURCE_INPUT) {
@@ -171,7 +171,7 @@ export function createFormState(options) {
       if (el && el.localName === "textarea" && sent.has(el) && !options.isMasked(el)) {
         sent.set(el, data.text); // rrweb told the mirror this value
       }
-      schedule();
+      if (tracked.size) schedule();
     }
   }
 
