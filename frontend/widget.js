@@ -10,6 +10,7 @@
 import { record } from "@rrweb/record";
 import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 import { createFormState } from "./widget/formstate.js";
+import { createPointerTrail } from "./widget/pointer.js";
 
 (function () {
   "use strict";
@@ -357,6 +358,12 @@ import { createFormState } from "./widget/formstate.js";
     recording: function () { return !!stopFn; },
     emit: function (event) { capture(event); },
   });
+  // The pointer's resting place, which rrweb's sampling can drop (frontend/widget/pointer.js).
+  var pointerTrail = createPointerTrail({
+    getMirror: function () { return record.mirror; },
+    recording: function () { return !!stopFn; },
+    emit: function (event) { capture(event); },
+  });
 
   function snapshot() {
     if (stopFn) {
@@ -431,6 +438,7 @@ import { createFormState } from "./widget/formstate.js";
   function stopRecording() {
     if (stopFn) stopFn();
     stopFn = null;
+    pointerTrail.reset();
     buffer = [];
     clearTimeout(flushTimer);
     flushTimer = null;

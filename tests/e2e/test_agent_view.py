@@ -168,6 +168,20 @@ def test_the_customers_pointer_is_drawn_on_the_same_element_in_the_mirror(
     screenshot(request, customer=customer, agent=agent_page)
 
 
+def test_the_customers_pointer_is_shown_where_it_came_to_rest_after_a_quick_last_move(
+    customer, agent_page, live
+):
+    # rrweb drops a move that follows the previous one within its sampling interval; the last
+    # move of a quick gesture (or the move after a scroll) must still reach the agent.
+    for first, last in (("#name", "#address"), ("#address", "#name")):
+        customer.mouse.move(*center(customer.locator(first).bounding_box()))
+        customer.mouse.move(*center(customer.locator(last).bounding_box()))
+        eventually(
+            lambda: agent_page.evaluate(CUSTOMER_POINTER_TARGET),
+            lambda found, want=last[1:]: found == want,
+        )
+
+
 def test_in_pointer_mode_the_agent_scrolls_their_own_view_and_the_pointers_stay_on_their_element(
     customer, agent_page, live, request
 ):
