@@ -13,4 +13,6 @@ urlpatterns = [
     path("outside/", views.outside, name="outside"),
     path("privacy/", views.privacy_lab, name="privacy"),
     path("hostile/", views.hostile, name="hostile"),
+    path("strict/", views.strict, name="strict"),
+    path("csp-report/", views.csp_report, name="csp-report"),
 ]

@@ -1,17 +1,25 @@
 """A small fictional shop to try co-browsing on. Nothing submitted here is stored or logged."""
 
+import json
+import logging
+import secrets
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from demo.catalog import PRODUCTS, featured_products, get_product
 from policies.models import Site
 
+logger = logging.getLogger("demo.csp")
+
 DEMO_SITE_NAME = "Demo shop"
+CSP_REPORT_MAX_BYTES = 16_384
 SAVED_MESSAGE = "Saved (demo: nothing is stored)"
 
 
@@ -96,3 +104,53 @@ def privacy_lab(request: HttpRequest) -> HttpResponse:
 def hostile(request: HttpRequest) -> HttpResponse:
     # A test fixture: a page that attacks the agent who co-browses it. Linked from nowhere.
     return _render(request, "demo/hostile.html", {"huge": "A" * 200_000})
+
+
+def strict_csp(*, nonce: str, widget_url: str) -> str:
+    """The strict policy docs/integrations.md describes, plus the lines it tells integrators to add
+    (connect-src for the co-browse server, over HTTPS and WebSocket)."""
+    server = urlsplit(widget_url)
+    ws_scheme = "wss" if server.scheme == "https" else "ws"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'nonce-{nonce}' 'strict-dynamic'",
+            "style-src 'self'",
+            f"connect-src 'self' {server.scheme}://{server.netloc} {ws_scheme}://{server.netloc}",
+            "img-src 'self' data:",
+            "require-trusted-types-for 'script'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "report-uri /demo/csp-report/",
+        ]
+    )
+
+
+@require_GET
+def strict(request: HttpRequest) -> HttpResponse:
+    """The checkout under a strict Content-Security-Policy with Trusted Types required."""
+    nonce = secrets.token_urlsafe(18)
+    context = {**widget_context(request), "summary": _order_summary(), "csp_nonce": nonce}
+    response = render(request, "demo/strict.html", context)
+    response["Content-Security-Policy"] = strict_csp(
+        nonce=nonce, widget_url=context["cobrowse_widget_url"]
+    )
+    return response
+
+
+@csrf_exempt
+@require_POST
+def csp_report(request: HttpRequest) -> HttpResponse:
+    """Where the strict page's browser reports violations: logged, never stored."""
+    if len(request.body) <= CSP_REPORT_MAX_BYTES:
+        try:
+            report = json.loads(request.body).get("csp-report", {})
+        except (ValueError, AttributeError):
+            report = {}
+        if isinstance(report, dict) and report:
+            logger.warning(
+                "CSP violation on the demo's strict page: %s blocked %s",
+                str(report.get("effective-directive", "?"))[:80],
+                str(report.get("blocked-uri", "?"))[:200],
+            )
+    return HttpResponse(status=204)

@@ -35,6 +35,9 @@ import { createPointerTrail } from "./widget/pointer.js";
     reconnectMax: Number(attr("reconnectMax", "10000")),
     // Which corner the launcher sits in: "right" or "left" (data-position).
     position: attr("position", "right"),
+    // The page's CSP nonce (the embed tag's nonce attribute), used only by browsers without
+    // constructed stylesheets, for the widget's <style>.
+    nonce: (script && script.nonce) || attr("nonce", ""),
   };
 
   var Cobrowse = {
@@ -1241,17 +1244,24 @@ import { createPointerTrail } from "./widget/pointer.js";
     "[hidden]{display:none!important}",
   ].join("");
 
-  var GLOBE =
-    '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
-    '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.5 2.6 3.8 5.6 3.8 9s-1.3 6.4-3.8 9' +
-    'M12 3C9.5 5.6 8.2 8.6 8.2 12s1.3 6.4 3.8 9"/></svg>';
-  var LOCK =
-    '<svg viewBox="0 0 16 16" aria-hidden="true"><rect x="3" y="7" width="10" height="7" rx="1.5" ' +
-    'fill="currentColor"/><path d="M5.5 7V5a2.5 2.5 0 0 1 5 0v2" fill="none" stroke="currentColor" ' +
-    'stroke-width="1.6"/></svg>';
-  var ARROW =
-    '<svg viewBox="0 0 24 24"><path d="M3 2l7 19 2.6-7.4L20 11z" fill="#1f4fd1" stroke="#fff" ' +
-    'stroke-width="1.5"/></svg>';
+  // Icons as data, built with createElementNS: no markup parsing, so no innerHTML (a Trusted
+  // Types sink on pages that require them). Each entry: [tag, attributes, children].
+  var GLOBE = ["svg", { viewBox: "0 0 24 24", fill: "none", stroke: "currentColor",
+    "stroke-width": "2", "aria-hidden": "true" }, [
+    ["circle", { cx: "12", cy: "12", r: "9" }],
+    ["path", { d: "M3 12h18M12 3c2.5 2.6 3.8 5.6 3.8 9s-1.3 6.4-3.8 9" +
+      "M12 3C9.5 5.6 8.2 8.6 8.2 12s1.3 6.4 3.8 9" }],
+  ]];
+  var LOCK = ["svg", { viewBox: "0 0 16 16", "aria-hidden": "true" }, [
+    ["rect", { x: "3", y: "7", width: "10", height: "7", rx: "1.5", fill: "currentColor" }],
+    ["path", { d: "M5.5 7V5a2.5 2.5 0 0 1 5 0v2", fill: "none", stroke: "currentColor",
+      "stroke-width": "1.6" }],
+  ]];
+  var ARROW = ["svg", { viewBox: "0 0 24 24", "aria-hidden": "true" }, [
+    ["path", { d: "M3 2l7 19 2.6-7.4L20 11z", fill: "#1f4fd1", stroke: "#fff",
+      "stroke-width": "1.5" }],
+  ]];
+  var SVG_NS = "http://www.w3.org/2000/svg";
 
   function el(tag, props, children) {
     var node = document.createElement(tag);
@@ -1266,17 +1276,40 @@ import { createPointerTrail } from "./widget/pointer.js";
     return node;
   }
 
-  function icon(markup) {
-    // Static, project-owned SVG markup only; never data from the network.
-    var template = document.createElement("template");
-    template.innerHTML = markup;
-    return template.content.firstChild;
+  function icon(spec) {
+    var node = document.createElementNS(SVG_NS, spec[0]);
+    Object.keys(spec[1]).forEach(function (key) {
+      node.setAttribute(key, spec[1][key]);
+    });
+    (spec[2] || []).forEach(function (child) {
+      node.appendChild(icon(child));
+    });
+    return node;
+  }
+
+  // The widget's styles: a constructed stylesheet adopted by the shadow root, which a strict
+  // style-src ('self', no 'unsafe-inline') allows; a <style> element (with the embed's nonce,
+  // if the page gave one) only where constructed sheets are missing.
+  function adoptStyles(root) {
+    if (root.adoptedStyleSheets && typeof CSSStyleSheet === "function") {
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+        root.adoptedStyleSheets = [sheet];
+        return;
+      } catch {
+        /* constructed sheets unsupported: fall back */
+      }
+    }
+    var style = el("style", { text: STYLE });
+    if (config.nonce) style.setAttribute("nonce", config.nonce);
+    root.appendChild(style);
   }
 
   function mount() {
     var host = document.createElement("cobrowse-widget");
     var root = host.attachShadow({ mode: "open" });
-    root.appendChild(el("style", { text: STYLE }));
+    adoptStyles(root);
 
     ui.launch = el("button", {
       class: "launch",

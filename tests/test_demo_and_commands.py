@@ -1,5 +1,6 @@
 """The demo shop pages and the seed_demo / cobrowse_site management commands."""
 
+import json
 from io import StringIO
 from pathlib import Path
 
@@ -351,3 +352,35 @@ def test_cobrowse_site_rejects_a_bad_origin_with_a_clear_message():
     with pytest.raises(CommandError, match="not an origin"):
         run("cobrowse_site", "--name", "Acme", "--origin", "ftp://acme.example.com")
     assert not Site.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_strict_page_gives_its_scripts_a_fresh_nonce_that_its_policy_names(demo_site):
+    first, second = Client().get("/demo/strict/"), Client().get("/demo/strict/")
+    nonces = []
+    for response in (first, second):
+        policy = response["Content-Security-Policy"]
+        nonce = policy.split("'nonce-")[1].split("'")[0]
+        html = response.content.decode()
+        # The widget's embed tag and the page's own scripts carry it; nothing runs without it.
+        assert f'data-site="{demo_site.key}" nonce="{nonce}"' in html
+        assert html.count("<script") == html.count(f'nonce="{nonce}"')
+        assert "connect-src 'self' http://testserver ws://testserver" in policy
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+def test_a_csp_report_is_logged_in_short_and_bad_reports_are_answered_without_error(caplog):
+    client = Client()
+    report = {"csp-report": {"effective-directive": "style-src-attr", "blocked-uri": "inline"}}
+    response = client.post(
+        "/demo/csp-report/", json.dumps(report), content_type="application/csp-report"
+    )
+    assert response.status_code == 204
+    assert "style-src-attr blocked inline" in caplog.text
+    for body in (b"not json", b"[1, 2]", b"{" + b" " * 20_000 + b"}"):
+        caplog.clear()
+        response = client.post("/demo/csp-report/", body, content_type="application/csp-report")
+        assert response.status_code == 204
+        assert "CSP violation" not in caplog.text
+    assert client.get("/demo/csp-report/").status_code == 405
