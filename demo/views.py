@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,29 @@ def widget_context(request: HttpRequest) -> dict:
         widget_url = public_url.rstrip("/") + "/static/cobrowse/widget.js"
     else:
         widget_url = request.build_absolute_uri("/static/cobrowse/widget.js")
-    return {"demo_site_key": site.key if site else None, "cobrowse_widget_url": widget_url}
+    return {
+        "demo_site_key": site.key if site else None,
+        "cobrowse_widget_url": widget_url,
+        **_languages(request),
+    }
+
+
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
+RIGHT_TO_LEFT = {"ar", "he", "fa", "ur"}
+
+
+def _languages(request: HttpRequest) -> dict:
+    """`?lang=de` serves the shop's page as German (<html lang>, dir for right-to-left scripts)
+    and `?widget_lang=fr` puts data-lang on the embed tag: the demo's way to try the widget's
+    languages. Anything that is not a language tag is ignored."""
+    page = request.GET.get("lang", "")
+    widget = request.GET.get("widget_lang", "")
+    page = page if LANGUAGE_TAG.fullmatch(page) else "en"
+    return {
+        "page_lang": page,
+        "page_dir": "rtl" if page.split("-")[0] in RIGHT_TO_LEFT else "ltr",
+        "widget_lang": widget if LANGUAGE_TAG.fullmatch(widget) else "",
+    }
 
 
 def _render(request: HttpRequest, template: str, context: dict | None = None) -> HttpResponse:

@@ -11,6 +11,7 @@ import { record } from "@rrweb/record";
 import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 import { createFormState } from "./widget/formstate.js";
 import { createPointerTrail } from "./widget/pointer.js";
+import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
 (function () {
   "use strict";
@@ -38,7 +39,11 @@ import { createPointerTrail } from "./widget/pointer.js";
     // The page's CSP nonce (the embed tag's nonce attribute), used only by browsers without
     // constructed stylesheets, for the widget's <style>.
     nonce: (script && script.nonce) || attr("nonce", ""),
+    // The customer's language (data-lang), else the page's <html lang>: en, de, fr or es, with
+    // English for any other (frontend/widget/i18n.js).
+    lang: pickLanguage(attr("lang", ""), document.documentElement.lang),
   };
+  var t = createTranslator(config.lang).t;
 
   var Cobrowse = {
     version: "0.1.0",
@@ -128,7 +133,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     })
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body.message || "Could not start co-browse.");
+          if (!response.ok) throw new Error(serverText(body.message, "startFailed"));
           return body;
         });
       })
@@ -144,7 +149,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       })
       .catch(function (error) {
         setStatus("idle");
-        notify(error.message || "Could not start co-browse. Try again in a moment.", "error");
+        notify(error instanceof TypeError ? t("startFailed") : error.message || t("startFailed"), "error");
         emit("error", { message: String(error.message || error) });
         return Cobrowse.state();
       });
@@ -154,7 +159,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     if (!state.token) return;
     transport.send({ type: "exit" });
     // The server confirms with an "ended" frame; if the socket is down, end locally anyway.
-    if (!transport.isOpen()) finish("You ended co-browsing.");
+    if (!transport.isOpen()) finish(t("endedByCustomer"));
   }
 
   function finish(message) {
@@ -266,7 +271,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       hidePointer();
       return;
     }
-    finish(lastError || "Co-browsing has ended.");
+    finish(lastError || t("ended"));
   }
 
   function onServerFrame(data) {
@@ -285,13 +290,13 @@ import { createPointerTrail } from "./widget/pointer.js";
         break;
       case "write.lapsed":
         closeDialog();
-        notify("The write mode request lapsed.", "info");
+        notify(t("writeLapsed"), "info");
         break;
       case "mode":
         state.mode = data.mode;
         closeDialog();
         render();
-        notify(customerText("mode:" + data.mode + ":" + data.by, data.message, "Now in " + data.mode + " mode."), "info");
+        notify(modeText(data.mode, data.by), "info");
         emit("mode", { mode: data.mode, by: data.by });
         break;
       case "agent.command":
@@ -304,19 +309,17 @@ import { createPointerTrail } from "./widget/pointer.js";
         state.agent = data.agent;
         state.agentAway = false;
         setStatus("active");
-        notify((data.agent || "The agent") + " joined and can see this page.", "info");
+        notify(t("agentJoined", { agent: data.agent || t("theAgent") }), "info");
         emit("agent-joined", { agent: data.agent });
         break;
       case "agent.disconnected":
         state.agentAway = true;
         render();
         var grace = data.grace || 120;
-        notify(
-          "The agent's connection dropped. They have " +
-            (grace % 60 && grace < 90 ? plural(Math.max(1, Math.round(grace)), "second") : plural(Math.round(grace / 60), "minute")) +
-            " to come back before co-browsing ends.",
-          "info"
-        );
+        var time = grace % 60 && grace < 90
+          ? t("seconds", { count: Math.max(1, Math.round(grace)) })
+          : t("minutes", { count: Math.round(grace / 60) });
+        notify(t("agentDropped", { time: time }), "info");
         stopRecording();
         hidePointer();
         emit("agent-left", {});
@@ -329,13 +332,13 @@ import { createPointerTrail } from "./widget/pointer.js";
         clickCircle(data.x, data.y);
         break;
       case "ended":
-        lastError = customerText("ended:" + data.reason, data.message, "Co-browsing has ended.");
+        lastError = endedText(data.reason, data.message);
         finish(lastError);
         break;
       case "error":
-        lastError = data.message;
+        lastError = errorText(data.code, data.message);
         if (data.code === "session_not_found" || data.code === "foreign_origin") {
-          finish(data.message);
+          finish(lastError);
         }
         emit("error", { code: data.code, message: data.message });
         break;
@@ -406,7 +409,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       })
       .catch(function () {
         starting = false;
-        notify("Co-browse could not load this site's privacy settings; nothing is shared.", "error");
+        notify(t("policyFailed"), "error");
       });
   }
 
@@ -801,7 +804,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     },
     onFrame: onChatFrame,
     onRefused: function () {
-      endChat(chat.lastMessage || "The chat has ended.");
+      endChat(chat.lastMessage || t("chatEnded"));
     },
   });
 
@@ -849,7 +852,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     })
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body.message || "Chat is not available right now.");
+          if (!response.ok) throw new Error(serverText(body.message, "chatUnavailable"));
           return body;
         });
       })
@@ -860,7 +863,7 @@ import { createPointerTrail } from "./widget/pointer.js";
         chatSocket.open(); // pending messages are sent once the transcript has arrived
       })
       .catch(function (error) {
-        notify(error.message, "error");
+        notify(error instanceof TypeError ? t("chatUnavailable") : error.message, "error");
       })
       .then(function () {
         ui.chatSend.disabled = false;
@@ -891,15 +894,15 @@ import { createPointerTrail } from "./widget/pointer.js";
       chat.pending = chat.pending.filter(function (p) {
         return p.client_id !== m.client_id;
       });
-      if (m.sender === "system" && /joined the chat/.test(m.text)) chat.agent = m.text.replace(/ joined the chat\.$/, "");
+      if (m.sender === "system" && /^accepted-/.test(m.client_id || "")) chat.agent = agentOf(m);
       saveChat();
       renderChat();
-      if (m.sender === "agent" && !chat.open) notify("New message from the agent", "info");
+      if (m.sender === "agent" && !chat.open) notify(t("chatNewMessage"), "info");
     } else if (data.type === "ended") {
-      chat.lastMessage = data.message;
-      endChat(data.message);
+      chat.lastMessage = chatEndedText(data.by, data.message);
+      endChat(chat.lastMessage);
     } else if (data.type === "error") {
-      notify(data.message, "error");
+      notify(serverText(data.message, "chatUnavailable"), "error");
     }
   }
 
@@ -937,18 +940,18 @@ import { createPointerTrail } from "./widget/pointer.js";
     ui.chatName.hidden = !!chat.token || chat.messages.length > 0;
     ui.chatEnd.hidden = !chat.token;
     ui.chatStatus.textContent = !chat.token
-      ? "Ask us anything: an agent will answer here."
+      ? t("chatIntro")
       : chat.agent
-        ? "Chatting with " + chat.agent
-        : "Waiting for an agent…";
+        ? t("chatWith", { agent: chat.agent })
+        : t("chatWaiting");
     while (ui.chatLog.firstChild) ui.chatLog.removeChild(ui.chatLog.firstChild);
     chat.messages.concat(chat.pending.map(function (p) {
       return { sender: "customer", text: p.text, pending: true };
     })).forEach(function (m) {
-      var who = m.sender === "customer" ? "You" : m.sender === "agent" ? chat.agent || "Agent" : "";
+      var who = m.sender === "customer" ? t("chatYou") : m.sender === "agent" ? chat.agent || t("agentLabel") : "";
       var line = el("div", { class: "msg " + m.sender + (m.pending ? " pending" : "") });
       if (who) line.appendChild(el("b", { text: who + ": " }));
-      line.appendChild(document.createTextNode(m.text));
+      line.appendChild(document.createTextNode(m.sender === "system" ? systemText(m) : m.text));
       ui.chatLog.appendChild(line);
     });
     ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
@@ -1143,9 +1146,7 @@ import { createPointerTrail } from "./widget/pointer.js";
   var CONSENT_ARM_DELAY = 700;
 
   function askForWriteMode(agent, timeout) {
-    ui.dialogText.textContent =
-      (agent || "The agent") + " asks for write mode: they could type and click on this page " +
-      "with you. Private fields stay hidden and locked.";
+    ui.dialogText.textContent = t("writeRequest", { agent: agent || t("theAgent") });
     ui.dialog.hidden = false;
     ui.dialogShownAt = Date.now();
     // Allow is disabled for a moment, so that a click aimed at what was there before, or a key
@@ -1315,7 +1316,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       class: "launch",
       type: "button",
       "data-testid": "cobrowse-start",
-      text: "Start Co-browse",
+      text: t("start"),
     });
     ui.launch.addEventListener("click", start);
 
@@ -1326,8 +1327,8 @@ import { createPointerTrail } from "./widget/pointer.js";
       class: "globe",
       type: "button",
       "data-testid": "cobrowse-exit",
-      title: "Exit co-browse",
-      "aria-label": "Exit co-browse",
+      title: t("exit"),
+      "aria-label": t("exit"),
     });
     ui.exit.appendChild(icon(GLOBE));
     ui.exit.addEventListener("click", exit);
@@ -1338,14 +1339,14 @@ import { createPointerTrail } from "./widget/pointer.js";
       role: "switch",
       "aria-checked": "false",
       "data-testid": "cobrowse-write-toggle",
-      title: "Write mode: the agent can type and click. Turn off to go back to pointer mode.",
+      title: t("toggleTitle"),
     });
     ui.toggle.addEventListener("click", function () {
       if (state.mode === "write") transport.send({ type: "mode.pointer" });
     });
 
-    ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": "Co-browse" }, [
-      el("div", { class: "label", text: "Your co-browse session ID" }),
+    ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": t("panel") }, [
+      el("div", { class: "label", text: t("sessionIdLabel") }),
       ui.code,
       ui.hint,
       el("div", { class: "bar" }, [ui.status, ui.toggle, ui.exit]),
@@ -1356,13 +1357,13 @@ import { createPointerTrail } from "./widget/pointer.js";
       class: "launch",
       type: "button",
       "data-testid": "cobrowse-approve-write",
-      text: "Allow",
+      text: t("allow"),
     });
     ui.deny = el("button", {
       class: "secondary",
       type: "button",
       "data-testid": "cobrowse-deny-write",
-      text: "Deny",
+      text: t("deny"),
     });
     ui.approve.addEventListener("click", function (event) {
       if (!deliberate(event)) return;
@@ -1373,8 +1374,8 @@ import { createPointerTrail } from "./widget/pointer.js";
       closeDialog();
       transport.send({ type: "write.deny" });
     });
-    ui.dialog = el("div", { class: "panel consent", role: "alertdialog", "aria-label": "Write mode" }, [
-      el("div", { class: "label", text: "Write mode request" }),
+    ui.dialog = el("div", { class: "panel consent", role: "alertdialog", "aria-label": t("writeMode") }, [
+      el("div", { class: "label", text: t("writeRequestLabel") }),
       ui.dialogText,
       el("div", { class: "bar" }, [ui.deny, ui.approve]),
     ]);
@@ -1384,7 +1385,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       class: "launch secondary-launch",
       type: "button",
       "data-testid": "chat-open",
-      text: "Chat with us",
+      text: t("chatOpen"),
     });
     ui.chatOpen.addEventListener("click", function () {
       toggleChat(true);
@@ -1393,34 +1394,34 @@ import { createPointerTrail } from "./widget/pointer.js";
       class: "close end",
       type: "button",
       "data-testid": "chat-end",
-      text: "End chat",
+      text: t("chatEnd"),
     });
     ui.chatEnd.addEventListener("click", function () {
       if (chat.token) chatSocket.send({ type: "end" });
     });
-    ui.chatClose = el("button", { class: "close", type: "button", "aria-label": "Close chat", text: "×" });
+    ui.chatClose = el("button", { class: "close", type: "button", "aria-label": t("chatClose"), text: "×" });
     ui.chatClose.addEventListener("click", function () {
       toggleChat(false);
     });
     ui.chatStatus = el("div", { class: "hint" });
     ui.chatLog = el("div", { class: "log", role: "log", "aria-live": "polite", "data-testid": "chat-log" });
-    ui.chatName = el("input", { class: "field", placeholder: "Your name (optional)", "aria-label": "Your name" });
+    ui.chatName = el("input", { class: "field", placeholder: t("chatNameOptional"), "aria-label": t("chatName") });
     ui.chatInput = el("input", {
       class: "field",
-      placeholder: "Type a message…",
-      "aria-label": "Message",
+      placeholder: t("chatPlaceholder"),
+      "aria-label": t("chatMessage"),
       "data-testid": "chat-input",
       maxlength: "2000",
     });
-    ui.chatSend = el("button", { class: "launch", type: "submit", "data-testid": "chat-send", text: "Send" });
+    ui.chatSend = el("button", { class: "launch", type: "submit", "data-testid": "chat-send", text: t("chatSend") });
     ui.chatForm = el("form", { class: "bar" }, [ui.chatInput, ui.chatSend]);
     ui.chatForm.addEventListener("submit", function (event) {
       event.preventDefault();
       sendChat();
     });
-    ui.chatPanel = el("div", { class: "panel chat", role: "dialog", "aria-label": "Chat" }, [
+    ui.chatPanel = el("div", { class: "panel chat", role: "dialog", "aria-label": t("chat") }, [
       el("div", { class: "bar head" }, [
-        el("div", { class: "label", text: "Chat with us" }),
+        el("div", { class: "label", text: t("chatOpen") }),
         ui.chatEnd,
         ui.chatClose,
       ]),
@@ -1444,7 +1445,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     ui.dock.style[config.position === "left" ? "left" : "right"] = "20px";
     ui.pointer = el("div", { class: "pointer", "data-testid": "cobrowse-agent-pointer" });
     ui.pointer.appendChild(icon(ARROW));
-    ui.pointer.appendChild(el("span", { text: "Agent" }));
+    ui.pointer.appendChild(el("span", { text: t("agentLabel") }));
 
     root.appendChild(ui.dock);
     root.appendChild(ui.pointer);
@@ -1454,7 +1455,7 @@ import { createPointerTrail } from "./widget/pointer.js";
       "data-testid": "cobrowse-private-notice",
     });
     ui.notice.appendChild(icon(LOCK)); // a drawn lock: not every system has an emoji font
-    ui.notice.appendChild(document.createTextNode("Not visible to the agent"));
+    ui.notice.appendChild(document.createTextNode(t("privateNotice")));
     ui.notice.hidden = true;
     root.appendChild(ui.notice);
     ui.root = root;
@@ -1472,24 +1473,25 @@ import { createPointerTrail } from "./widget/pointer.js";
     var inSession = state.status === "waiting" || state.status === "active";
     ui.launch.hidden = inSession;
     ui.launch.disabled = state.status === "starting";
-    ui.launch.textContent = state.status === "starting" ? "Starting…" : "Start Co-browse";
+    ui.launch.textContent = state.status === "starting" ? t("starting") : t("start");
     ui.panel.hidden = !inSession;
     ui.code.textContent = state.codeDisplay || "";
     var writing = state.status === "active" && state.mode === "write";
     ui.toggle.hidden = !(state.status === "active" && state.writeEnabled);
     ui.toggle.disabled = !writing;
     ui.toggle.setAttribute("aria-checked", String(writing));
-    ui.toggle.textContent = writing ? "Write mode: on" : "Pointer mode";
+    ui.toggle.textContent = writing ? t("toggleOn") : t("toggleOff");
     if (state.status === "active") {
       ui.status.className = "status";
+      var agent = state.agent || t("anAgent");
       ui.status.textContent = state.agentAway
-        ? (state.agent || "The agent") + " is reconnecting…"
-        : (writing ? "Agent can type · " : "Co-browsing with ") + (state.agent || "an agent");
-      ui.hint.textContent = "The agent sees this tab of the site, nothing else on your screen.";
+        ? t("statusReconnecting", { agent: state.agent || t("theAgent") })
+        : t(writing ? "statusWriting" : "statusWith", { agent: agent });
+      ui.hint.textContent = t("hintActive");
     } else {
       ui.status.className = "status waiting";
-      ui.status.textContent = "Waiting for an agent…";
-      ui.hint.textContent = "Read this number to the agent. Nothing is shared until they join.";
+      ui.status.textContent = t("statusWaiting");
+      ui.hint.textContent = t("hintWaiting");
     }
   }
 
@@ -1502,7 +1504,7 @@ import { createPointerTrail } from "./widget/pointer.js";
     var toast = el("div", { class: "toast " + (kind || ""), role: "status" }, [
       el("span", { text: message }),
     ]);
-    var dismiss = el("button", { class: "dismiss", type: "button", "aria-label": "Dismiss", text: "×" });
+    var dismiss = el("button", { class: "dismiss", type: "button", "aria-label": t("dismiss"), text: "×" });
     toast.appendChild(dismiss);
     var ms = Math.min(7000, Math.max(4000, 2000 + 55 * message.length)) + (kind === "error" ? 3000 : 0);
     var timer = null;
@@ -1528,23 +1530,71 @@ import { createPointerTrail } from "./widget/pointer.js";
     arm();
   }
 
-  function plural(count, one, many) {
-    return count + " " + (count === 1 ? one : many || one + "s");
-  }
-
-  // What the server tells both sides speaks of "the customer"; on this page it is "you".
-  var CUSTOMER_TEXTS = {
-    "mode:write:customer": "You allowed write mode: the agent can type and click on this page.",
-    "mode:pointer:customer": "You switched back to pointer mode: the agent can only point.",
-    "mode:pointer:customer_left": "Back to pointer mode: you left the site.",
-    "mode:pointer:customer_hidden": "Back to pointer mode: this page was hidden.",
-    "ended:customer_exit": "You ended co-browsing.",
-    "ended:pause_timeout": "Co-browsing ended: you did not come back to the site in time.",
+  // What the server sends is turned into the customer's words from its codes (who changed the
+  // mode, why the session ended, which error); the server's own English message, which speaks
+  // of "the customer", is used only on an English page and only for a code not listed here.
+  var MODE_TEXTS = {
+    "write:customer": "modeWriteByCustomer",
+    "pointer:customer": "modePointerByCustomer",
+    "pointer:agent": "modePointerByAgent",
+    "pointer:agent_disconnected": "modePointerAgentDisconnected",
+    "pointer:customer_left": "modePointerCustomerLeft",
+    "pointer:customer_hidden": "modePointerCustomerHidden",
+  };
+  var ENDED_TEXTS = {
+    customer_exit: "endedByCustomer",
+    agent_exit: "endedByAgent",
+    expired: "endedExpired",
+    pause_timeout: "endedPauseTimeout",
+    ended_by_staff: "endedByStaff",
+    interaction_ended: "endedInteraction",
+    agent_lost: "endedAgentLost",
+  };
+  var ERROR_TEXTS = { session_not_found: "sessionNotFound", foreign_origin: "foreignOrigin" };
+  var CHAT_ENDED_TEXTS = {
+    customer: "chatEndedByCustomer",
+    agent: "chatEndedByAgent",
+    integration: "chatEndedCall",
+    staff: "chatEndedByStaff",
   };
 
-  function customerText(key, message, fallback) {
-    if (CUSTOMER_TEXTS[key]) return CUSTOMER_TEXTS[key];
-    return message && !/\bthe customer\b/i.test(message) ? message : fallback;
+  function serverText(message, fallbackKey) {
+    var english = config.lang === "en" && message && !/\bthe customer\b/i.test(message);
+    return english ? message : t(fallbackKey);
+  }
+
+  function modeText(mode, by) {
+    var key = MODE_TEXTS[mode + ":" + by];
+    return key ? t(key) : t(mode === "write" ? "modeWrite" : "modePointer");
+  }
+
+  function endedText(reason, message) {
+    return ENDED_TEXTS[reason] ? t(ENDED_TEXTS[reason]) : serverText(message, "ended");
+  }
+
+  function errorText(code, message) {
+    if (ERROR_TEXTS[code]) return t(ERROR_TEXTS[code]);
+    return config.lang === "en" && message ? message : t("ended");
+  }
+
+  function chatEndedText(by, message) {
+    return CHAT_ENDED_TEXTS[by] ? t(CHAT_ENDED_TEXTS[by]) : serverText(message, "chatEnded");
+  }
+
+  // The chat's system messages are stored in English; the widget knows them by their client id.
+  function agentOf(message) {
+    return String(message.text || "").replace(/ joined the chat\.$/, "");
+  }
+
+  function systemText(message) {
+    var id = message.client_id || "";
+    var code = message.cobrowse_code
+      ? message.cobrowse_code.replace(/(\d{3})(\d{3})(\d{3})/, "$1 $2 $3")
+      : (String(message.text || "").match(/\d{3} \d{3} \d{3}/) || [""])[0];
+    if (/^accepted-/.test(id)) return t("chatJoined", { agent: agentOf(message) });
+    if (/^cobrowse-end-/.test(id) && code) return t("chatCobrowseEnded", { code: code });
+    if (/^cobrowse-/.test(id) && code) return t("chatCobrowseStarted", { code: code });
+    return message.text;
   }
 
   // The agent's pointer and clicks come in page coordinates (the agent may have scrolled their

@@ -137,6 +137,7 @@ class CustomerChatConsumer(_SessionSocket):
         await self.send_json(
             {
                 "type": "ended",
+                "by": event["by"],
                 "message": CUSTOMER_ENDED_MESSAGES.get(event["by"], "The chat ended."),
             }
         )
