@@ -34,8 +34,9 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     chunkSize: Number(attr("chunkSize", "262144")),
     // Reconnect back-off cap in milliseconds (data-reconnect-max).
     reconnectMax: Number(attr("reconnectMax", "10000")),
-    // Which corner the launcher sits in: "right" or "left" (data-position).
-    position: attr("position", "right"),
+    // Which corner the launcher sits in: "right" or "left" (data-position); on a right-to-left
+    // page the default is the left, where such pages put what comes last.
+    position: attr("position", pageDirection() === "rtl" ? "left" : "right"),
     // The page's CSP nonce (the embed tag's nonce attribute), used only by browsers without
     // constructed stylesheets, for the widget's <style>.
     nonce: (script && script.nonce) || attr("nonce", ""),
@@ -71,6 +72,12 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     token: null,
     agent: null,
   };
+
+  function pageDirection() {
+    var root = document.documentElement;
+    var dir = (root.getAttribute("dir") || (document.body && document.body.getAttribute("dir")) || "").toLowerCase();
+    return dir === "rtl" ? "rtl" : "ltr";
+  }
 
   function attr(name, fallback) {
     return (script && script.dataset && script.dataset[name]) || fallback;
@@ -119,6 +126,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
   function start() {
     if (state.status !== "idle" && state.status !== "ended") return Promise.resolve(Cobrowse.state());
     if (!emit("start", {}, true)) return Promise.resolve(Cobrowse.state());
+    // Start Co-browse gives way to the session's panel: a keyboard user's focus goes with it.
+    var hadFocus = !!ui.root && ui.root.activeElement === ui.launch;
     setStatus("starting");
     return fetch(config.server + "/api/v1/sessions/", {
       method: "POST",
@@ -143,6 +152,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
         state.codeDisplay = body.code_display;
         save();
         setStatus("waiting");
+        if (hadFocus) ui.exit.focus();
         emit("started", { code: body.code });
         connect();
         return Cobrowse.state();
@@ -296,6 +306,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
         state.mode = data.mode;
         closeDialog();
         render();
+        focusSwitchOnceEnabled();
         notify(modeText(data.mode, data.by), "info");
         emit("mode", { mode: data.mode, by: data.by });
         break;
@@ -1149,6 +1160,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     ui.dialogText.textContent = t("writeRequest", { agent: agent || t("theAgent") });
     ui.dialog.hidden = false;
     ui.dialogShownAt = Date.now();
+    // Announced without taking focus from what the customer is doing, with the way to answer.
+    announce(t("writeRequest", { agent: agent || t("theAgent") }) + " " + t("answerShortcut"));
     // Allow is disabled for a moment, so that a click aimed at what was there before, or a key
     // already on its way, cannot give consent.
     ui.approve.disabled = true;
@@ -1164,9 +1177,49 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     return event.isTrusted && Date.now() - (ui.dialogShownAt || 0) >= CONSENT_ARM_DELAY;
   }
 
+  function deny() {
+    closeDialog();
+    transport.send({ type: "write.deny" });
+  }
+
   function closeDialog() {
-    if (ui.dialog) ui.dialog.hidden = true;
+    if (!ui.dialog) return;
+    // A keyboard user who answered is not left on nothing: focus goes to the mode switch (or the
+    // exit button). Focus elsewhere on the page is never moved.
+    var hadFocus = ui.dialog.contains(ui.root.activeElement);
+    ui.dialog.hidden = true;
     clearTimeout(ui.dialogTimer);
+    if (!hadFocus) return;
+    // The switch is enabled once write mode is on: focus waits on the exit button until then.
+    ui.exit.focus();
+    ui.focusSwitch = true;
+  }
+
+  function focusSwitchOnceEnabled() {
+    if (!ui.focusSwitch) return;
+    ui.focusSwitch = false;
+    if (ui.root.activeElement === ui.exit && !ui.toggle.disabled && !ui.toggle.hidden) ui.toggle.focus();
+  }
+
+  // Alt+Shift+C (Option+Shift+C) takes the keyboard to the widget: to the write mode request when
+  // one is open, else the open chat, the session's controls or Start Co-browse. Escape in the
+  // request denies it. The widget never takes focus by itself.
+  document.addEventListener("keydown", function (event) {
+    if (!ui.root) return;
+    if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey && event.code === "KeyC") {
+      event.preventDefault();
+      var target = !ui.dialog.hidden ? ui.deny
+        : !ui.chatPanel.hidden ? ui.chatInput
+          : !ui.panel.hidden ? (ui.toggle.hidden || ui.toggle.disabled ? ui.exit : ui.toggle)
+            : ui.launch;
+      target.focus();
+    }
+  }, true);
+
+  function spokenCode(display) {
+    return display.split(" ").map(function (group) {
+      return group.split("").join(" ");
+    }).join(", ");
   }
 
   // A hidden page (another tab, minimised) does not keep write mode. A page being left also turns
@@ -1239,10 +1292,13 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     ".log{height:220px;overflow-y:auto;border:1px solid #e4e7ec;border-radius:8px;padding:8px;",
     "margin:8px 0;font-size:14px;display:flex;flex-direction:column;gap:6px;background:#f9fafb}",
     ".msg{line-height:1.35}.msg.system{color:#555;font-style:italic;font-size:13px}",
-    ".msg.pending{opacity:.55}",
+    ".msg.pending{color:#555;font-style:italic}",
     ".field{flex:1;border:1px solid #c5cbd6;border-radius:8px;padding:9px 10px;font-size:14px;width:100%}",
     ".chat .launch{padding:9px 14px}",
     "[hidden]{display:none!important}",
+    "@media (max-width:480px){.dock{bottom:12px}.panel,.chat{max-width:calc(100vw - 24px)}",
+    ".log{height:140px}.code{font-size:26px}}",
+    ".sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
   ].join("");
 
   // Icons as data, built with createElementNS: no markup parsing, so no innerHTML (a Trusted
@@ -1309,6 +1365,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function mount() {
     var host = document.createElement("cobrowse-widget");
+    host.setAttribute("dir", "ltr"); // the widget's languages are all left-to-right, whatever the page's
+    host.setAttribute("lang", config.lang);
     var root = host.attachShadow({ mode: "open" });
     adoptStyles(root);
 
@@ -1320,7 +1378,9 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     });
     ui.launch.addEventListener("click", start);
 
-    ui.code = el("div", { class: "code", "data-testid": "cobrowse-session-id" });
+    // Shown as "411 410 254"; read out digit by digit, group by group ("4 1 1, 4 1 0, 2 5 4").
+    ui.code = el("div", { class: "code", "data-testid": "cobrowse-session-id", "aria-hidden": "true" });
+    ui.codeSpoken = el("span", { class: "sr" });
     ui.hint = el("p", { class: "hint" });
     ui.status = el("div", { class: "status", role: "status" });
     ui.exit = el("button", {
@@ -1348,6 +1408,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": t("panel") }, [
       el("div", { class: "label", text: t("sessionIdLabel") }),
       ui.code,
+      ui.codeSpoken,
       ui.hint,
       el("div", { class: "bar" }, [ui.status, ui.toggle, ui.exit]),
     ]);
@@ -1370,10 +1431,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       closeDialog();
       transport.send({ type: "write.approve" });
     });
-    ui.deny.addEventListener("click", function () {
-      closeDialog();
-      transport.send({ type: "write.deny" });
-    });
+    ui.deny.addEventListener("click", deny);
+    ui.announcer = el("div", { class: "sr", "aria-live": "assertive" });
     ui.dialog = el("div", { class: "panel consent", role: "alertdialog", "aria-label": t("writeMode") }, [
       el("div", { class: "label", text: t("writeRequestLabel") }),
       ui.dialogText,
@@ -1442,12 +1501,16 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       ui.chatOpen,
       ui.launch,
     ]);
-    ui.dock.style[config.position === "left" ? "left" : "right"] = "20px";
+    ui.dock.style[config.position === "left" ? "left" : "right"] = window.innerWidth <= 480 ? "12px" : "20px";
     ui.pointer = el("div", { class: "pointer", "data-testid": "cobrowse-agent-pointer" });
     ui.pointer.appendChild(icon(ARROW));
     ui.pointer.appendChild(el("span", { text: t("agentLabel") }));
 
+    ui.dialog.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") deny();
+    });
     root.appendChild(ui.dock);
+    root.appendChild(ui.announcer);
     root.appendChild(ui.pointer);
     ui.notice = el("div", {
       class: "notice",
@@ -1463,6 +1526,14 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     render();
   }
 
+  function announce(text) {
+    ui.announcer.textContent = "";
+    // A fresh text node in a live region is what screen readers announce, also a repeat.
+    setTimeout(function () {
+      ui.announcer.textContent = text;
+    }, 50);
+  }
+
   function setStatus(status) {
     state.status = status;
     render();
@@ -1476,6 +1547,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     ui.launch.textContent = state.status === "starting" ? t("starting") : t("start");
     ui.panel.hidden = !inSession;
     ui.code.textContent = state.codeDisplay || "";
+    ui.codeSpoken.textContent = spokenCode(state.codeDisplay || "");
     var writing = state.status === "active" && state.mode === "write";
     ui.toggle.hidden = !(state.status === "active" && state.writeEnabled);
     ui.toggle.disabled = !writing;
@@ -1642,6 +1714,13 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     note.key = "";
     placeNote();
     if (!note.frame) note.frame = requestAnimationFrame(followNote);
+  }
+
+  // The widget's own controls (the chat's fields, in its shadow root) are not the page's fields.
+  function inWidget(node) {
+    if (!ui.root || !node) return false;
+    var root = node.getRootNode ? node.getRootNode() : null;
+    return root === ui.root || node.localName === "cobrowse-widget";
   }
 
   function hideNote() {
@@ -1832,7 +1911,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     function (event) {
       var target = event.composedPath ? event.composedPath()[0] : event.target;
       if (!stopFn || !ui.notice || !target || target.nodeType !== 1) return;
-      if (target.closest("cobrowse-widget") || !isMasked(target)) return hideNote();
+      if (inWidget(target) || !isMasked(target)) return hideNote();
       note.side = "";
       showNote(target);
     },
@@ -1857,7 +1936,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       var target = event.composedPath ? event.composedPath()[0] : event.target;
       var active = deepActiveElement();
       if (name === "pointerdown" && active !== target) return; // focus moves: focusin decides
-      if (active && active.nodeType === 1 && !active.closest("cobrowse-widget") && isMasked(active)) {
+      if (active && active.nodeType === 1 && !inWidget(active) && isMasked(active)) {
         note.side = "";
         showNote(active);
       }
