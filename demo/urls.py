@@ -14,5 +14,6 @@ urlpatterns = [
     path("privacy/", views.privacy_lab, name="privacy"),
     path("hostile/", views.hostile, name="hostile"),
     path("strict/", views.strict, name="strict"),
+    path("locker/", views.locker, name="locker"),
     path("csp-report/", views.csp_report, name="csp-report"),
 ]

@@ -150,6 +150,12 @@ def strict_csp(*, nonce: str, widget_url: str) -> str:
 
 
 @require_GET
+def locker(request: HttpRequest) -> HttpResponse:
+    # A test fixture: the checkout on a page that patches the DOM and globals. Linked from nowhere.
+    return _render(request, "demo/locker.html", {"summary": _order_summary()})
+
+
+@require_GET
 def strict(request: HttpRequest) -> HttpResponse:
     """The checkout under a strict Content-Security-Policy with Trusted Types required."""
     nonce = secrets.token_urlsafe(18)

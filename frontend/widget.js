@@ -12,6 +12,20 @@ import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 import { createFormState } from "./widget/formstate.js";
 import { createPointerTrail } from "./widget/pointer.js";
 import { createTranslator, pickLanguage } from "./widget/i18n.js";
+import {
+  attach as attachNatives,
+  childrenOf,
+  contains,
+  fetchUrl,
+  hostOf,
+  mutationObserver,
+  openSocket,
+  parse,
+  rootOf,
+  shadowRootOf,
+  stringify,
+  usable,
+} from "./widget/natives.js";
 
 (function () {
   "use strict";
@@ -46,6 +60,46 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
   };
   var t = createTranslator(config.lang).t;
 
+  // The page broke what the widget (and rrweb) cannot do without: its arrays or objects do not
+  // behave as built (frontend/widget/natives.js). Say so plainly, with one disabled launcher built
+  // without them, and run nothing else: no session, no recording.
+  if (!usable()) {
+    window.Cobrowse = {
+      version: "0.1.0",
+      config: config,
+      available: false,
+      start: function () { return Promise.resolve({ status: "unavailable" }); },
+      exit: function () {},
+      state: function () { return { status: "unavailable" }; },
+    };
+    var showUnavailable = function () {
+      var host = document.createElement("cobrowse-widget");
+      host.setAttribute("dir", "ltr");
+      var root = host.attachShadow({ mode: "open" });
+      var note = document.createElement("button");
+      note.type = "button";
+      note.disabled = true;
+      note.setAttribute("data-testid", "cobrowse-unavailable");
+      note.textContent = t("unavailable");
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(
+          ":host{all:initial;position:fixed;bottom:20px;" + (config.position === "left" ? "left" : "right") +
+          ":20px;z-index:2147483647}button{font:600 14px system-ui,sans-serif;border:0;" +
+          "border-radius:999px;padding:12px 18px;background:#4b5563;color:#fff}"
+        );
+        root.adoptedStyleSheets = [sheet];
+      } catch {
+        /* unstyled, still readable */
+      }
+      root.appendChild(note);
+      document.body.appendChild(host);
+    };
+    if (document.body) showUnavailable();
+    else document.addEventListener("DOMContentLoaded", showUnavailable);
+    return;
+  }
+
   var Cobrowse = {
     version: "0.1.0",
     config: config,
@@ -58,6 +112,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
   window.Cobrowse = Cobrowse;
 
   var STORAGE_KEY = "cobrowse:" + config.site;
+  // WebSocket's OPEN readyState, as a number: a page may have replaced window.WebSocket.
+  var SOCKET_OPEN = 1;
   var EVENT_FULL_SNAPSHOT = 2;
   var EVENT_INCREMENTAL = 3;
   var EVENT_META = 4;
@@ -98,7 +154,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function load() {
     try {
-      return JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+      return parse(sessionStorage.getItem(STORAGE_KEY) || "null");
     } catch {
       return null;
     }
@@ -108,7 +164,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     try {
       sessionStorage.setItem(
         STORAGE_KEY,
-        JSON.stringify({ token: state.token, code: state.code, codeDisplay: state.codeDisplay })
+        stringify({ token: state.token, code: state.code, codeDisplay: state.codeDisplay })
       );
     } catch {
       /* storage disabled: the session simply does not survive navigation */
@@ -127,13 +183,14 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     if (state.status !== "idle" && state.status !== "ended") return Promise.resolve(Cobrowse.state());
     if (!emit("start", {}, true)) return Promise.resolve(Cobrowse.state());
     // Start Co-browse gives way to the session's panel: a keyboard user's focus goes with it.
-    var hadFocus = !!ui.root && ui.root.activeElement === ui.launch;
+    // (keyboard focus only: a click leaves the page's focus as it was).
+    var hadFocus = !!ui.root && ui.root.activeElement === ui.launch && ui.launch.matches(":focus-visible");
     setStatus("starting");
-    return fetch(config.server + "/api/v1/sessions/", {
+    return fetchUrl(config.server + "/api/v1/sessions/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       // The page's path only: query strings and fragments can hold tokens.
-      body: JSON.stringify({
+      body: stringify({
         site: config.site,
         url: location.origin + location.pathname,
         chat: chat.token || "",
@@ -200,7 +257,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     function open() {
       stopped = false;
       clearTimeout(timer);
-      socket = new WebSocket(config.server.replace(/^http/, "ws") + options.path());
+      socket = openSocket(config.server.replace(/^http/, "ws") + options.path());
       socket.onopen = function () {
         retries = 0;
         if (options.onOpen) options.onOpen();
@@ -213,7 +270,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       socket.onmessage = function (message) {
         var data;
         try {
-          data = JSON.parse(message.data);
+          data = parse(message.data);
         } catch {
           return;
         }
@@ -236,11 +293,11 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     return {
       open: open,
       isOpen: function () {
-        return !!socket && socket.readyState === WebSocket.OPEN;
+        return !!socket && socket.readyState === SOCKET_OPEN;
       },
       send: function (data) {
-        var text = typeof data === "string" ? data : JSON.stringify(data);
-        if (socket && socket.readyState === WebSocket.OPEN) socket.send(text);
+        var text = typeof data === "string" ? data : stringify(data);
+        if (socket && socket.readyState === SOCKET_OPEN) socket.send(text);
         else queue.push(text);
       },
       close: function () {
@@ -485,7 +542,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     flushTimer = null;
     if (!buffer.length) return;
     lastFlush = Date.now();
-    var text = JSON.stringify({ type: "events", seq: seq, events: buffer });
+    var text = stringify({ type: "events", seq: seq, events: buffer });
     var frameSeq = seq;
     seq += 1;
     buffer = [];
@@ -511,7 +568,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
         var end = Math.min(text.length, start + size);
         var code = text.charCodeAt(end - 1);
         if (end < text.length && code >= 0xd800 && code <= 0xdbff) end -= 1;
-        frame = JSON.stringify({
+        frame = stringify({
           type: "chunk",
           seq: frameSeq,
           part: part,
@@ -663,7 +720,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     var url =
       config.server + "/api/v1/sites/" + encodeURIComponent(config.site) +
       "/policy?url=" + encodeURIComponent(location.origin + pathname);
-    return fetch(url, { credentials: "omit" }).then(function (response) {
+    return fetchUrl(url, { credentials: "omit" }).then(function (response) {
       if (!response.ok) throw new Error("policy " + response.status);
       return response.json().then(function (raw) {
         return { raw: raw, pathname: pathname };
@@ -688,7 +745,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     doc.__cobrowsePasswords = true;
     doc.querySelectorAll("input[type=password i]").forEach(rememberAsPassword);
     // Every switch of a type attribute in the document, with the value it had before.
-    new MutationObserver(function (records) {
+    new (mutationObserver())(function (records) {
       records.forEach(function (r) {
         if (r.oldValue && r.oldValue.toLowerCase() === "password") rememberAsPassword(r.target);
         rememberPassword(r.target);
@@ -747,7 +804,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
   function containerKind(node) {
     if (!node) return "input";
     if (node.nodeType === 1) return policy.maskKind(node);
-    if (node.nodeType === 11) return node.host ? policy.maskKind(node.host) : null;
+    if (node.nodeType === 11) return hostOf(node) ? policy.maskKind(hostOf(node)) : null;
     if (node.nodeType === 9) {
       try {
         var frame = node.defaultView && node.defaultView.frameElement;
@@ -823,7 +880,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     try {
       sessionStorage.setItem(
         CHAT_KEY,
-        JSON.stringify({ token: chat.token, id: chat.id, pending: chat.pending, open: chat.open })
+        stringify({ token: chat.token, id: chat.id, pending: chat.pending, open: chat.open })
       );
     } catch {
       /* storage disabled: the chat lasts as long as this page */
@@ -832,7 +889,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function loadChat() {
     try {
-      return JSON.parse(sessionStorage.getItem(CHAT_KEY) || "null");
+      return parse(sessionStorage.getItem(CHAT_KEY) || "null");
     } catch {
       return null;
     }
@@ -855,10 +912,10 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       return;
     }
     ui.chatSend.disabled = true;
-    fetch(config.server + "/api/v1/chats/", {
+    fetchUrl(config.server + "/api/v1/chats/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ site: config.site, name: ui.chatName.value.trim() }),
+      body: stringify({ site: config.site, name: ui.chatName.value.trim() }),
       credentials: "omit",
     })
       .then(function (response) {
@@ -1186,7 +1243,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     if (!ui.dialog) return;
     // A keyboard user who answered is not left on nothing: focus goes to the mode switch (or the
     // exit button). Focus elsewhere on the page is never moved.
-    var hadFocus = ui.dialog.contains(ui.root.activeElement);
+    var hadFocus = contains(ui.dialog, ui.root.activeElement);
     ui.dialog.hidden = true;
     clearTimeout(ui.dialogTimer);
     if (!hadFocus) return;
@@ -1368,6 +1425,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     host.setAttribute("dir", "ltr"); // the widget's languages are all left-to-right, whatever the page's
     host.setAttribute("lang", config.lang);
     var root = host.attachShadow({ mode: "open" });
+    attachNatives(root); // live fetch and WebSocket if the page replaced its own
     adoptStyles(root);
 
     ui.launch = el("button", {
@@ -1598,7 +1656,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       toast.addEventListener(name, arm);
     });
     ui.toasts.appendChild(toast);
-    while (ui.toasts.children.length > MAX_TOASTS) ui.toasts.firstChild.remove();
+    while (childrenOf(ui.toasts).length > MAX_TOASTS) ui.toasts.firstChild.remove();
     arm();
   }
 
@@ -1719,7 +1777,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
   // The widget's own controls (the chat's fields, in its shadow root) are not the page's fields.
   function inWidget(node) {
     if (!ui.root || !node) return false;
-    var root = node.getRootNode ? node.getRootNode() : null;
+    var root = rootOf(node);
     return root === ui.root || node.localName === "cobrowse-widget";
   }
 
@@ -1738,8 +1796,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function deepActiveElement() {
     var active = document.activeElement;
-    while (active && active.shadowRoot && active.shadowRoot.activeElement) {
-      active = active.shadowRoot.activeElement;
+    while (active && shadowRootOf(active) && shadowRootOf(active).activeElement) {
+      active = shadowRootOf(active).activeElement;
     }
     return active;
   }
@@ -1767,8 +1825,8 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function deepElementFromPoint(root, x, y) {
     var hit = root.elementFromPoint(x, y);
-    while (hit && hit.shadowRoot && hit.localName !== "cobrowse-widget") {
-      var inner = hit.shadowRoot.elementFromPoint(x, y);
+    while (hit && shadowRootOf(hit) && hit.localName !== "cobrowse-widget") {
+      var inner = shadowRootOf(hit).elementFromPoint(x, y);
       if (!inner || inner === hit) break;
       hit = inner;
     }
@@ -1790,11 +1848,11 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
     var x = (left + right) / 2, y = (top + bottom) / 2;
     var hit = deepElementFromPoint(document, x, y);
     if (!hit || hit.localName === "cobrowse-widget") return true;
-    if (hit === target || target.contains(hit)) return true;
+    if (hit === target || contains(target, hit)) return true;
     if (target.labels && [].some.call(target.labels, function (label) {
-      return label.contains(hit);
+      return contains(label, hit);
     })) return true;
-    if (!hit.contains(target)) return false; // covered by something else
+    if (!contains(hit, target)) return false; // covered by something else
     // An ancestor answers (the field lets the pointer through): is the field clipped there?
     for (var node = target.parentElement; node && node !== hit; node = node.parentElement) {
       var c = node.getBoundingClientRect();
@@ -1837,10 +1895,10 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
         if (!hit || seen.has(hit)) continue;
         seen.add(hit);
         if (hit.localName === "cobrowse-widget") return true;
-        if (hit === target || target.contains(hit)) return true; // over the field itself
-        var ancestor = hit.contains(target);
+        if (hit === target || contains(target, hit)) return true; // over the field itself
+        var ancestor = contains(hit, target);
         var control = hit.closest(NOTE_OBSTACLE);
-        if (control && control !== target && !control.contains(target)) return true;
+        if (control && control !== target && !contains(control, target)) return true;
         if (!ancestor && notePinned(hit, target)) return true;
         for (var child = hit.firstChild; child; child = child.nextSibling) {
           if (child.nodeType !== 3 || !child.data.trim()) continue;
@@ -1856,7 +1914,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
 
   function notePinned(element, target) {
     for (var node = element; node && node.nodeType === 1; node = node.parentElement) {
-      if (node.contains(target)) return false;
+      if (contains(node, target)) return false;
       var position = getComputedStyle(node).position;
       if (position === "fixed" || position === "sticky") return true;
     }
@@ -1924,7 +1982,7 @@ import { createTranslator, pickLanguage } from "./widget/i18n.js";
       // frame; a blur to nothing or to another element hides the notice now.
       if (!note.target) return;
       var to = event.relatedTarget;
-      if (!to || !note.target.contains(to)) hideNote();
+      if (!to || !contains(note.target, to)) hideNote();
     },
     true
   );

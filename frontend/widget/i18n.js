@@ -37,6 +37,7 @@ export var CATALOGS = {
       "{agent} asks for write mode: they could type and click on this page with you. " +
       "Private fields stay hidden and locked.",
     allow: "Allow",
+    unavailable: "Co-browse is not available on this page.",
     answerShortcut: "Press Alt+Shift+C to answer.",
     deny: "Deny",
     writeLapsed: "The write mode request lapsed.",
@@ -115,6 +116,7 @@ export var CATALOGS = {
       "{agent} bittet um den Schreibmodus: Er könnte auf dieser Seite mit Ihnen tippen und klicken. " +
       "Private Felder bleiben verborgen und gesperrt.",
     allow: "Erlauben",
+    unavailable: "Co-Browsing ist auf dieser Seite nicht verfügbar.",
     answerShortcut: "Drücken Sie Alt+Umschalt+C, um zu antworten.",
     deny: "Ablehnen",
     writeLapsed: "Die Anfrage für den Schreibmodus ist abgelaufen.",
@@ -196,6 +198,7 @@ export var CATALOGS = {
       "{agent} demande le mode écriture : il pourrait écrire et cliquer sur cette page avec vous. " +
       "Les champs privés restent masqués et verrouillés.",
     allow: "Autoriser",
+    unavailable: "Le co-browsing n'est pas disponible sur cette page.",
     answerShortcut: "Appuyez sur Alt+Maj+C pour répondre.",
     deny: "Refuser",
     writeLapsed: "La demande de mode écriture a expiré.",
@@ -277,6 +280,7 @@ export var CATALOGS = {
       "{agent} solicita el modo escritura: podría escribir y hacer clic en esta página con usted. " +
       "Los campos privados siguen ocultos y bloqueados.",
     allow: "Permitir",
+    unavailable: "La co-navegación no está disponible en esta página.",
     answerShortcut: "Pulse Alt+Mayús+C para responder.",
     deny: "Rechazar",
     writeLapsed: "La solicitud de modo escritura ha caducado.",

@@ -10,6 +10,8 @@
  * site is refused to the agent.
  */
 
+import { childrenOf, hostOf, rootOf } from "./natives.js";
+
 export var MASK_ATTR = "data-cobrowse-mask";
 export var RESTRICT_ATTR = "data-cobrowse-restrict";
 
@@ -22,8 +24,8 @@ function join(list) {
 export function composedParent(node) {
   if (!node) return null;
   if (node.parentElement) return node.parentElement;
-  var root = node.getRootNode ? node.getRootNode() : null;
-  if (root && root.host) return root.host;
+  var root = rootOf(node);
+  if (hostOf(root)) return hostOf(root);
   try {
     var view = (node.ownerDocument || node).defaultView;
     if (view && view.frameElement && node === view.document.documentElement) return view.frameElement;
@@ -122,8 +124,9 @@ export function createPolicy(raw, wasPassword, pathname) {
         picture.localName !== "picture") {
       return false;
     }
-    for (var i = 0; i < picture.children.length; i++) {
-      var kid = picture.children[i];
+    var kids = childrenOf(picture);
+    for (var i = 0; i < kids.length; i++) {
+      var kid = kids[i];
       if (kid.localName === "img" && composedClosest(kid, policy.block)) return true;
     }
     return false;
