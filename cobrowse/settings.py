@@ -7,11 +7,13 @@ comment, in `.env.example`; a bad value stops the server with ImproperlyConfigur
 variable. Secrets (SECRET_KEY, DATABASE_URL, REDIS_URL) can be read from files instead: X_FILE.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,6 +88,19 @@ def envsecret(name: str, default: str = "") -> str:
     return value
 
 
+def envnetworks(name: str, default: str) -> list[str]:
+    """Addresses or networks (`10.0.0.0/8`), comma separated, in ipaddress's spelling."""
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network like 10.0.0.0/8"
+            ) from None
+    return networks
+
+
 DEBUG = envbool("DEBUG", "false")
 # Public, so good for development and the demo (DEBUG on) only.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
@@ -124,11 +139,18 @@ INSTALLED_APPS = [
     "policies",
     "sessions_app",
     "demo",
+    "sso",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
+    # /healthz and /metrics, answered before host checks, sessions, CSRF and the HTTPS
+    # redirect: load balancers and Prometheus call the workers by address, over plain HTTP.
+    "cobrowse.health.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of each page: Django's language cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -233,6 +255,15 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The workspace, supervisor page, login and admin speak these (locale/, docs/configuration.md);
+# the fallback is LANGUAGE_CODE. The switcher in the header names each in its own language.
+LANGUAGES = [
+    ("en", gettext_lazy("English")),
+    ("de", gettext_lazy("German")),
+    ("fr", gettext_lazy("French")),
+    ("es", gettext_lazy("Spanish")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -290,6 +321,12 @@ if COBROWSE_TLS:
         # Behind our own proxies, whose outermost one sets X-Forwarded-Proto (replacing the
         # client's): a request it received over HTTPS is secure (CSRF, HSTS, absolute URLs).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        # Django can tell plain HTTP from HTTPS here, so it redirects the plain requests that
+        # reach it too. Not without the proxy header: every request would look plain (a loop).
+        SECURE_SSL_REDIRECT = True
+# HSTS covers this host only, and is not for the preload list, on purpose (see above): Django's
+# deploy checks warn about both, so they are silenced, not turned on.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # Origins besides the server's own (the Host it is reached at) whose pages may open the agent's
 # and the inbox's sockets, e.g. https://workspace.example.com. Full origins, comma separated.
 COBROWSE_WORKSPACE_ORIGINS = envorigins("COBROWSE_WORKSPACE_ORIGINS")
@@ -301,6 +338,89 @@ COBROWSE_FRAME_BURST = envint("COBROWSE_FRAME_BURST", "200")
 COBROWSE_MAX_LIVE_SESSIONS_PER_SITE = envint("COBROWSE_MAX_LIVE_SESSIONS_PER_SITE", "500")
 # Public origin of this server as customers' browsers see it (demo pages use it for the embed tag).
 COBROWSE_PUBLIC_URL = envorigin("COBROWSE_PUBLIC_URL")
+# Webhooks (webhooks/, docs/integrations.md): seconds one POST to an endpoint may take in all,
+# and days delivered and failed deliveries are kept (0: kept until deleted).
+COBROWSE_WEBHOOK_TIMEOUT = envint("COBROWSE_WEBHOOK_TIMEOUT", "5", minimum=1)
+COBROWSE_WEBHOOK_KEEP_DAYS = envint("COBROWSE_WEBHOOK_KEEP_DAYS", "30")
+# GET /metrics (Prometheus) answers requests with this bearer token, and requests from these
+# addresses or networks (empty: the token only). Each worker serves its own (docs/operations.md).
+COBROWSE_METRICS_TOKEN = envsecret("COBROWSE_METRICS_TOKEN")
+if COBROWSE_METRICS_TOKEN and len(COBROWSE_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("COBROWSE_METRICS_TOKEN must be 16 characters or more")
+COBROWSE_METRICS_ALLOW = envnetworks("COBROWSE_METRICS_ALLOW", "127.0.0.1,::1")
+
+
+# Single sign-on for agents and supervisors with OpenID Connect (sso/, docs/integrations.md). Off
+# unless OIDC_OP_ISSUER and OIDC_RP_CLIENT_ID are set; the provider's endpoints come from its
+# discovery document (the issuer + /.well-known/openid-configuration), read at the first sign-in.
+def _oidc_issuer(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (
+        not parts.hostname
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+        or parts.query
+        or parts.fragment
+        or len(value) > 255
+    ):
+        raise ImproperlyConfigured(
+            f"OIDC_OP_ISSUER: {value!r} is not an issuer like https://login.example.com/realm "
+            "(https; http:// only on a loopback address)"
+        )
+    return value
+
+
+OIDC_OP_ISSUER = os.getenv("OIDC_OP_ISSUER", "").strip()
+OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = envsecret("OIDC_RP_CLIENT_SECRET")
+OIDC_ENABLED = bool(OIDC_OP_ISSUER or OIDC_RP_CLIENT_ID)
+OIDC_RP_SIGN_ALGO = envchoice(
+    "OIDC_RP_SIGN_ALGO", "RS256", ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256")
+)
+OIDC_RP_SCOPES = " ".join(os.getenv("OIDC_RP_SCOPES", "openid email profile").split())
+OIDC_GROUPS_CLAIM = os.getenv("OIDC_GROUPS_CLAIM", "groups").strip()
+OIDC_AGENT_GROUPS = envlist("OIDC_AGENT_GROUPS", "")
+OIDC_SUPERVISOR_GROUPS = envlist("OIDC_SUPERVISOR_GROUPS", "")
+OIDC_USERNAME_CLAIM = os.getenv("OIDC_USERNAME_CLAIM", "preferred_username").strip()
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", "10", minimum=1)
+# "login": the provider asks for the password at every sign-in, even with a session there (shared
+# desks: logging out here does not sign out at the provider).
+OIDC_PROMPT = envchoice("OIDC_PROMPT", "", ("", "login", "select_account"))
+OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"prompt": OIDC_PROMPT} if OIDC_PROMPT else {}
+# mozilla-django-oidc's own: a PKCE challenge (S256) with every sign-in, and the client's secret
+# sent to the token endpoint as HTTP Basic (client_secret_basic).
+OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True
+if OIDC_ENABLED:
+    _oidc_missing = [
+        name
+        for name, value in (
+            ("OIDC_OP_ISSUER", OIDC_OP_ISSUER),
+            ("OIDC_RP_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_RP_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+            ("OIDC_GROUPS_CLAIM", OIDC_GROUPS_CLAIM),
+            ("OIDC_USERNAME_CLAIM", OIDC_USERNAME_CLAIM),
+        )
+        if not value
+    ]
+    if _oidc_missing:
+        raise ImproperlyConfigured(f"single sign-on also needs {', '.join(_oidc_missing)}")
+    OIDC_OP_ISSUER = _oidc_issuer(OIDC_OP_ISSUER)
+    if not (OIDC_AGENT_GROUPS or OIDC_SUPERVISOR_GROUPS):
+        raise ImproperlyConfigured(
+            "single sign-on needs OIDC_AGENT_GROUPS or OIDC_SUPERVISOR_GROUPS (or both): "
+            "without them nobody who signs in gets a role"
+        )
+    if "openid" not in OIDC_RP_SCOPES.split():
+        raise ImproperlyConfigured("OIDC_RP_SCOPES must include openid")
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",  # password login stays
+        "sso.oidc.OIDCBackend",
+    ]
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,8 @@
  * Supervisor page: keeps the table of live sessions current by polling the sessions API.
  * Rows are built with textContent only; session data never becomes markup.
  */
+import { t } from "./workspace/i18n.js";
+
 (function () {
   "use strict";
 
@@ -14,6 +16,8 @@
   var problem = document.getElementById("refresh-error");
   var api = table.getAttribute("data-api");
   var csrf = table.getAttribute("data-csrf");
+  var count = document.getElementById("session-count");
+  var lang = document.documentElement.lang || undefined;
 
   // ---------------------------------------------------------------------------
   // Rendering
@@ -28,7 +32,7 @@
 
   function clock(iso) {
     if (!iso) return el("span", "—");
-    var time = el("time", new Date(iso).toLocaleTimeString([], { hour12: false }));
+    var time = el("time", new Date(iso).toLocaleTimeString(lang, { hour12: false }));
     time.setAttribute("datetime", iso);
     return time;
   }
@@ -48,7 +52,7 @@
     token.type = "hidden";
     token.name = "csrfmiddlewaretoken";
     token.value = csrf;
-    var button = el("button", "End", "danger");
+    var button = el("button", t("end"), "danger");
     button.type = "submit";
     button.setAttribute("data-testid", "end-session-" + code);
     form.appendChild(token);
@@ -62,9 +66,10 @@
     tr.appendChild(cell(el("span", s.code_display, "code")));
     tr.appendChild(cell(s.site));
     tr.appendChild(cell(s.agent || "—"));
-    tr.appendChild(cell(el("span", s.status, "chip " + (s.status === "active" ? "live" : s.status))));
-    tr.appendChild(cell(s.mode));
-    tr.appendChild(cell(s.interaction ? s.interaction_channel + " #" + s.interaction : "—"));
+    var status = el("span", t("status." + s.status), "chip " + (s.status === "active" ? "live" : s.status));
+    tr.appendChild(cell(status));
+    tr.appendChild(cell(t("mode." + s.mode)));
+    tr.appendChild(cell(s.interaction ? t("channel." + s.interaction_channel) + " #" + s.interaction : "—"));
     tr.appendChild(cell(clock(s.created)));
     tr.appendChild(cell(clock(s.joined_at)));
     tr.appendChild(cell("v" + s.policy_version));
@@ -79,12 +84,13 @@
     });
     if (!sessions.length) {
       var empty = el("tr", null, "empty");
-      var td = el("td", "No live sessions.", "muted");
+      var td = el("td", t("none"), "muted");
       td.colSpan = 10;
       empty.appendChild(td);
       fresh.appendChild(empty);
     }
     rows.replaceChildren(fresh);
+    if (count) count.textContent = t("count", { count: sessions.length });
   }
 
   // ---------------------------------------------------------------------------
@@ -95,18 +101,18 @@
     fetch(api, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {
-          throw new Error("You are no longer allowed to see sessions; log in again.");
+          throw new Error(t("forbidden"));
         }
-        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        if (!response.ok) throw new Error(t("server_answered", { status: String(response.status) }));
         return response.json();
       })
       .then(function (sessions) {
         render(sessions);
         problem.hidden = true;
-        status.textContent = "Updated " + new Date().toLocaleTimeString([], { hour12: false });
+        status.textContent = t("updated", { time: new Date().toLocaleTimeString(lang, { hour12: false }) });
       })
       .catch(function (error) {
-        problem.textContent = "Could not refresh the list: " + error.message;
+        problem.textContent = t("refresh_failed", { error: error.message });
         problem.hidden = false;
       })
       .then(function () {

@@ -5,6 +5,7 @@
  */
 import { Replayer } from "@rrweb/replay";
 import { watchFormState } from "./mirror/formstate.js";
+import { t } from "./workspace/i18n.js";
 
 (function () {
   "use strict";
@@ -83,7 +84,7 @@ import { watchFormState } from "./mirror/formstate.js";
     event.preventDefault();
     var code = ui.input.value.replace(/\D/g, "");
     if (code.length !== 9) {
-      showError("A session ID has 9 digits, like 123 456 789.");
+      showError(t("join.bad_code"));
       return;
     }
     join(code);
@@ -95,10 +96,7 @@ import { watchFormState } from "./mirror/formstate.js";
   function join(code) {
     if (current && !current.ended) {
       // The server refuses this too (one live session per agent); say so without a round trip.
-      showError(
-        "You already have a live co-browse session (" + display(current.code) + "). " +
-          "Exit it before joining another."
-      );
+      showError(t("join.busy", { code: display(current.code) }));
       return;
     }
     showError("");
@@ -130,16 +128,16 @@ import { watchFormState } from "./mirror/formstate.js";
       if (event.code >= 4000 && event.code < 5000) {
         // A refusal: the error frame said why. Nothing to retry.
         if (!session.joined) resetJoin();
-        else endView(session.lastError || "The session ended.");
+        else endView(session.lastError || t("banner.ended"));
         return;
       }
       if (!session.joined) {
         resetJoin();
-        showError("Could not reach the co-browse server. Check your connection and try again.");
+        showError(t("join.unreachable"));
         return;
       }
       // Our network dropped: rejoin the same session with capped back-off.
-      setStatus("Reconnecting…", "paused");
+      setStatus(t("status.reconnecting"), "paused");
       session.retries += 1;
       var delay = backoff(session.retries);
       setTimeout(function () {
@@ -213,14 +211,14 @@ import { watchFormState } from "./mirror/formstate.js";
         // Live only once the page itself arrives (onEvents): never while nothing flows.
         clearTimeout(current.pauseTimer);
         setBanner("");
-        setStatus("Loading the customer's page…", "waiting");
+        setStatus(t("status.loading"), "waiting");
         break;
       case "customer.left":
-        setStatus("Customer is changing page…", "paused");
+        setStatus(t("status.changing_page"), "paused");
         clearTimeout(current.pauseTimer);
         current.pauseTimer = setTimeout(function () {
-          setStatus("Paused", "paused");
-          setBanner(data.message || "Paused: the customer left the site.");
+          setStatus(t("status.paused"), "paused");
+          setBanner(data.message || t("banner.paused"));
         }, PAUSE_BANNER_DELAY);
         break;
       case "ended":
@@ -262,7 +260,7 @@ import { watchFormState } from "./mirror/formstate.js";
     if (start >= 0) {
       // A new page: a fresh replayer keeps memory bounded to one page's events.
       newReplayer();
-      setStatus("Live", "live");
+      setStatus(t("status.live"), "live");
       setBanner("");
       ui.placeholder.hidden = true;
     }
@@ -430,10 +428,10 @@ import { watchFormState } from "./mirror/formstate.js";
   function refusal(element) {
     var restrict = element.getAttribute("data-cobrowse-restrict");
     var mask = element.getAttribute("data-cobrowse-mask");
-    if (restrict === "control") return "Restricted control: agents cannot use it.";
-    if (restrict === "field") return "Restricted field: hidden from agents, they cannot use it.";
-    if (mask === "block") return "Masked content: not visible to agents.";
-    return "Masked field: its value is not visible to agents.";
+    if (restrict === "control") return t("refusal.control");
+    if (restrict === "field") return t("refusal.field");
+    if (mask === "block") return t("refusal.block");
+    return t("refusal.input");
   }
 
   function showAlert(point, text) {
@@ -666,7 +664,7 @@ import { watchFormState } from "./mirror/formstate.js";
     ui.writeToggle.hidden = !current.writeEnabled;
     ui.writeToggle.setAttribute("aria-checked", String(writing));
     ui.writeToggle.removeAttribute("aria-busy");
-    ui.writeToggle.textContent = writing ? "Write mode: on" : "Write mode: off";
+    ui.writeToggle.textContent = t(writing ? "write.on" : "write.off");
     ui.nav.hidden = !writing;
     ui.url.readOnly = !writing;
     ui.view.classList.toggle("write", writing);
@@ -684,7 +682,7 @@ import { watchFormState } from "./mirror/formstate.js";
       return;
     }
     ui.writeToggle.setAttribute("aria-busy", "true");
-    ui.writeToggle.textContent = "Asking the customer…";
+    ui.writeToggle.textContent = t("write.asking");
     setBanner("");
     send({ type: "write.request" });
   });
@@ -705,11 +703,11 @@ import { watchFormState } from "./mirror/formstate.js";
     try {
       url = new URL(ui.url.value.trim(), ui.url.defaultValue || undefined).href;
     } catch {
-      setBanner("That is not a web address.");
+      setBanner(t("url.invalid"));
       return;
     }
     if (current.origins.indexOf(new URL(url).origin) < 0) {
-      setBanner("That address is outside the customer's site: " + current.origins.join(", ") + " only.");
+      setBanner(t("url.foreign", { origins: current.origins.join(", ") }));
       return;
     }
     send({ type: "navigate", action: "url", url: url });
@@ -822,10 +820,10 @@ import { watchFormState } from "./mirror/formstate.js";
     ui.input.value = "";
     if (session.viewport) resize(session.viewport.width, session.viewport.height);
     if (session.status === "paused") {
-      setStatus("Paused", "paused");
-      setBanner("Paused: the customer left the site.");
+      setStatus(t("status.paused"), "paused");
+      setBanner(t("banner.paused"));
     } else {
-      setStatus("Waiting for the customer's page…", "waiting");
+      setStatus(t("status.waiting_page"), "waiting");
     }
     ui.exit.disabled = false;
     document.body.dataset.cobrowse = "joined";
@@ -836,8 +834,8 @@ import { watchFormState } from "./mirror/formstate.js";
     current.ended = true;
     clearTimeout(current.pauseTimer);
     if (current.socket && current.socket.readyState <= WebSocket.OPEN) current.socket.close(1000);
-    setStatus("Ended", "ended");
-    setBanner(message || "The session ended.");
+    setStatus(t("status.ended"), "ended");
+    setBanner(message || t("banner.ended"));
     setMode("pointer");
     ui.writeToggle.hidden = true;
     ui.exit.disabled = true;
@@ -1015,10 +1013,7 @@ import { watchFormState } from "./mirror/formstate.js";
     if (offer.busy || (current && !current.ended && current.code !== offer.code)) {
       pendingOffer = offer;
       showTab("cobrowse");
-      setBanner(
-        "A chat customer started co-browse (" + display(offer.code) + "). It waits until you " +
-          "exit your current session."
-      );
+      setBanner(t("banner.offer_waits", { code: display(offer.code) }));
       return;
     }
     showTab("cobrowse");
@@ -1028,12 +1023,13 @@ import { watchFormState } from "./mirror/formstate.js";
   function renderInbox() {
     chatUi.count.hidden = !inbox.queued.length;
     chatUi.count.textContent = String(inbox.queued.length);
+    chatUi.count.title = t("inbox.waiting_count", { count: inbox.queued.length });
     clear(chatUi.queue);
-    if (!inbox.queued.length) chatUi.queue.appendChild(item("li", "muted empty", "No one is waiting."));
+    if (!inbox.queued.length) chatUi.queue.appendChild(item("li", "muted empty", t("inbox.nobody_waiting")));
     inbox.queued.forEach(function (i) {
       var li = item("li", "item");
       li.appendChild(item("span", "name", i.customer_name));
-      var accept = item("button", "primary", "Accept");
+      var accept = item("button", "primary", t("inbox.accept"));
       accept.type = "button";
       accept.dataset.testid = "accept-chat";
       accept.addEventListener("click", function () {
@@ -1043,14 +1039,15 @@ import { watchFormState } from "./mirror/formstate.js";
       chatUi.queue.appendChild(li);
     });
     clear(chatUi.mine);
-    if (!inbox.order.length) chatUi.mine.appendChild(item("li", "muted empty", "No chats or calls."));
+    if (!inbox.order.length) chatUi.mine.appendChild(item("li", "muted empty", t("inbox.none_yours")));
     inbox.order.forEach(function (id) {
       var entry = inbox.mine[id];
       var li = item("li", "item" + (id === inbox.selected ? " selected" : ""));
       li.dataset.testid = "interaction";
       li.appendChild(item("span", "name", entry.interaction.customer_name));
-      var kind = entry.interaction.channel === "voice" ? "Call" : "Chat";
-      if (entry.interaction.status === "ended") kind += " · ended";
+      var call = entry.interaction.channel === "voice";
+      var kind = entry.interaction.status === "ended" ?
+        t(call ? "inbox.call_ended" : "inbox.chat_ended") : t(call ? "inbox.call" : "inbox.chat");
       li.appendChild(item("span", "kind", kind));
       if (entry.unread) li.appendChild(item("span", "count", String(entry.unread)));
       li.addEventListener("click", function () {
@@ -1071,17 +1068,18 @@ import { watchFormState } from "./mirror/formstate.js";
     var i = entry.interaction;
     var voice = i.channel === "voice";
     var live = i.status !== "ended";
-    chatUi.title.textContent = (voice ? "Call with " : "Chat with ") + i.customer_name +
-      (voice && i.external_id ? " (" + i.external_id + ")" : "");
-    chatUi.status.textContent = live ? "Active" : "Ended";
+    chatUi.title.textContent = t(voice ? "conversation.call_with" : "conversation.chat_with", {
+      name: i.customer_name,
+    }) + (voice && i.external_id ? " (" + i.external_id + ")" : "");
+    chatUi.status.textContent = t(live ? "conversation.active" : "conversation.ended");
     chatUi.status.className = "chip " + (live ? "live" : "ended");
-    chatUi.end.textContent = voice ? "End call" : "End chat";
+    chatUi.end.textContent = t(voice ? "conversation.end_call" : "conversation.end_chat");
     chatUi.end.disabled = !live;
     chatUi.form.hidden = voice;
     chatUi.input.disabled = !live;
     clear(chatUi.transcript);
     if (voice) {
-      chatUi.transcript.appendChild(item("div", "msg system", "A voice call. Join the customer's co-browse session by its ID in the Co-browse tab: it is linked to this call."));
+      chatUi.transcript.appendChild(item("div", "msg system", t("conversation.voice_note")));
     }
     entry.messages.concat(inbox.pending.filter(function (p) {
       return p.id === i.id;
@@ -1091,7 +1089,7 @@ import { watchFormState } from "./mirror/formstate.js";
       var line = item("div", "msg " + m.sender + (m.pending ? " pending" : ""));
       line.appendChild(document.createTextNode(m.text));
       if (m.cobrowse_code) {
-        var link = item("button", "link-button", " Open co-browse " + display(m.cobrowse_code));
+        var link = item("button", "link-button", " " + t("conversation.open_cobrowse", { code: display(m.cobrowse_code) }));
         link.type = "button";
         link.dataset.testid = "cobrowse-link";
         link.addEventListener("click", function () {

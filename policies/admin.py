@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from policies.models import MaskingRule, PolicyVersion, PrivacyAlert, RestrictionRule, Site
 from policies.preview import preview_html
@@ -17,6 +19,7 @@ class SiteAdmin(admin.ModelAdmin):
         "submit_restricted",
         "mask_reveals_length",
         "kept_params_shown",
+        "retention_shown",
         "preview_link",
         "created",
     )
@@ -24,26 +27,31 @@ class SiteAdmin(admin.ModelAdmin):
     search_fields = ("name", "key", "allowed_origins")
     readonly_fields = ("key", "embed_tag", "created")
 
-    @admin.display(description="Origins")
+    @admin.display(description=_("Origins"))
     def origin_count(self, site: Site) -> int:
         return len(site.origins)
 
-    @admin.display(description="Kept query parameters")
+    @admin.display(description=_("Kept query parameters"))
     def kept_params_shown(self, site: Site) -> str:
-        return ", ".join(site.kept_params) or "none"
+        return ", ".join(site.kept_params) or gettext("none")
 
-    @admin.display(description="Embed tag")
+    @admin.display(description=_("Kept (days): sessions, chats, alerts"))
+    def retention_shown(self, site: Site) -> str:
+        days = (site.session_retention_days, site.chat_retention_days, site.alert_retention_days)
+        return " / ".join(gettext("forever") if d is None else str(d) for d in days)
+
+    @admin.display(description=_("Embed tag"))
     def embed_tag(self, site: Site) -> str:
         if not site.pk:
-            return "Save the site to get its embed tag."
+            return gettext("Save the site to get its embed tag.")
         return (
             f'<script src="https://YOUR-COBROWSE-HOST/static/cobrowse/widget.js" '
             f'data-site="{site.key}" async></script>'
         )
 
-    @admin.display(description="Policy")
+    @admin.display(description=_("Policy"))
     def preview_link(self, site: Site) -> str:
-        return format_html('<a href="{}/preview/">Preview and lint</a>', site.pk)
+        return format_html('<a href="{}/preview/">{}</a>', site.pk, gettext("Preview and lint"))
 
     def get_urls(self):
         own = [
@@ -70,7 +78,7 @@ class SiteAdmin(admin.ModelAdmin):
             result = preview_html(site, source, url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Policy preview: {site.name}",
+            "title": gettext("Policy preview: %(site)s") % {"site": site.name},
             "site": site,
             "opts": self.model._meta,
             "source": source,
@@ -98,9 +106,9 @@ class RuleAdmin(admin.ModelAdmin):
     search_fields = ("selector", "description", "url_pattern")
     list_editable = ("enabled",)
 
-    @admin.display(description="Site", ordering="site__name")
+    @admin.display(description=_("Site"), ordering="site__name")
     def site_name(self, rule) -> str:
-        return rule.site.name if rule.site else "All sites"
+        return rule.site.name if rule.site else gettext("All sites")
 
 
 admin.site.register(MaskingRule, RuleAdmin)

@@ -33,6 +33,9 @@ class SiteSerializer(serializers.ModelSerializer):
             "submit_restricted",
             "allowed_query_params",
             "mask_reveals_length",
+            "session_retention_days",
+            "chat_retention_days",
+            "alert_retention_days",
             "created",
         ]
         read_only_fields = ["key", "created"]

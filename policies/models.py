@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def new_site_key() -> str:
@@ -48,27 +49,60 @@ class Site(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     key = models.CharField(
-        "site key", max_length=40, unique=True, default=new_site_key, editable=False
+        _("site key"), max_length=40, unique=True, default=new_site_key, editable=False
     )
     allowed_origins = models.TextField(
-        help_text="One origin per line, for example https://shop.example.com",
+        help_text=_("One origin per line, for example https://shop.example.com"),
     )
     write_mode_enabled = models.BooleanField(
-        default=True, help_text="Agents may ask the customer for write mode."
+        default=True, help_text=_("Agents may ask the customer for write mode.")
     )
     submit_restricted = models.BooleanField(
-        default=True, help_text="Submit buttons are restricted for agents."
+        default=True, help_text=_("Submit buttons are restricted for agents.")
     )
     allowed_query_params = models.TextField(
-        "allowed query parameters",
+        _("allowed query parameters"),
         blank=True,
-        help_text="Names of query parameters that may be kept in stored and shown URLs, one per "
-        "line or comma separated. Empty: URLs are kept without query string (fragments never).",
+        help_text=_(
+            "Names of query parameters that may be kept in stored and shown URLs, one per "
+            "line or comma separated. Empty: URLs are kept without query string (fragments never)."
+        ),
     )
     mask_reveals_length = models.BooleanField(
         default=False,
-        help_text="Masks show one * per character (reveals the value's length). "
-        "Off: every mask is ****.",
+        help_text=_(
+            "Masks show one * per character (reveals the value's length). Off: every mask is ****."
+        ),
+    )
+    # Retention (manage.py purge): days after which what ended is deleted; blank keeps it forever.
+    session_retention_days = models.PositiveIntegerField(
+        _("keep sessions for (days)"),
+        null=True,
+        blank=True,
+        default=365,
+        help_text=_(
+            "Ended co-browse sessions, with their audit entries and agent actions, are "
+            "deleted this many days after they ended. Blank: kept forever."
+        ),
+    )
+    chat_retention_days = models.PositiveIntegerField(
+        _("keep chat transcripts for (days)"),
+        null=True,
+        blank=True,
+        default=90,
+        help_text=_(
+            "Ended chats (transcript and customer's name) are deleted this many days after "
+            "they ended. Blank: kept forever."
+        ),
+    )
+    alert_retention_days = models.PositiveIntegerField(
+        _("keep privacy alerts for (days)"),
+        null=True,
+        blank=True,
+        default=365,
+        help_text=_(
+            "Privacy alerts are deleted this many days after they were raised. Blank: kept forever."
+        ),
     )
     created = models.DateTimeField(auto_now_add=True)
 
@@ -84,7 +118,7 @@ class Site(models.Model):
         self.allowed_query_params = "\n".join(parse_params(self.allowed_query_params))
         lines = [line for line in self.allowed_origins.splitlines() if line.strip()]
         if not lines:
-            raise ValidationError({"allowed_origins": "Give at least one origin."})
+            raise ValidationError({"allowed_origins": _("Give at least one origin.")})
         try:
             self.allowed_origins = "\n".join(dict.fromkeys(normalize_origin(x) for x in lines))
         except ValueError as e:
@@ -146,17 +180,21 @@ def validate_selector(value: str) -> None:
     import soupsieve
 
     if not value.strip():
-        raise ValidationError("Enter a CSS selector, for example #card-number or .private")
+        raise ValidationError(_("Enter a CSS selector, for example #card-number or .private"))
     try:
         soupsieve.compile(value)
     except Exception as e:  # soupsieve raises SelectorSyntaxError and others
         first_line = str(e).splitlines()[0]
-        raise ValidationError(f"Not a valid CSS selector: {first_line}") from None
+        raise ValidationError(
+            _("Not a valid CSS selector: %(error)s") % {"error": first_line}
+        ) from None
 
 
 def validate_url_pattern(value: str) -> None:
     if value and not value.startswith("/") and "://" not in value:
-        raise ValidationError("Start the pattern with / (a path like /checkout/*) or a full URL.")
+        raise ValidationError(
+            _("Start the pattern with / (a path like /checkout/*) or a full URL.")
+        )
 
 
 def _normalized_pattern(pattern: str) -> str:
@@ -184,14 +222,14 @@ class _Rule(models.Model):
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        help_text="Leave empty to apply the rule to every site.",
+        help_text=_("Leave empty to apply the rule to every site."),
     )
     selector = models.CharField(max_length=500, validators=[validate_selector])
     url_pattern = models.CharField(
         max_length=500,
         blank=True,
         validators=[validate_url_pattern],
-        help_text="Optional: only on pages whose path (or full URL) matches, e.g. /checkout/*",
+        help_text=_("Optional: only on pages whose path (or full URL) matches, e.g. /checkout/*"),
     )
     description = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField(default=True)
@@ -231,9 +269,9 @@ class _Rule(models.Model):
 
 class MaskingRule(_Rule):
     class Kind(models.TextChoices):
-        INPUT = "input", "Input value (shown as ****)"
-        TEXT = "text", "Text (shown as ****)"
-        BLOCK = "block", "Whole element (grey area: images, media)"
+        INPUT = "input", _("Input value (shown as ****)")
+        TEXT = "text", _("Text (shown as ****)")
+        BLOCK = "block", _("Whole element (grey area: images, media)")
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INPUT)
 
@@ -246,8 +284,8 @@ class MaskingRule(_Rule):
 
 class RestrictionRule(_Rule):
     class Kind(models.TextChoices):
-        CONTROL = "control", "Control (button, link: green box, agent cannot use)"
-        FIELD = "field", "Field (purple box, value masked, agent cannot use)"
+        CONTROL = "control", _("Control (button, link: green box, agent cannot use)")
+        FIELD = "field", _("Field (purple box, value masked, agent cannot use)")
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CONTROL)
 
@@ -283,8 +321,14 @@ class PrivacyAlert(models.Model):
     Never holds the value itself: only where it was and which rule should have caught it.
     """
 
+    # SET_NULL: an alert is about the site's rules, and is kept for its own retention period
+    # after the session it came from has been purged.
     session = models.ForeignKey(
-        "sessions_app.CobrowseSession", on_delete=models.CASCADE, related_name="privacy_alerts"
+        "sessions_app.CobrowseSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="privacy_alerts",
     )
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="privacy_alerts")
     node_id = models.IntegerField()
@@ -295,6 +339,12 @@ class PrivacyAlert(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        indexes = [
+            # Reports: alerts per day over a period, all sites, and the admin list newest first.
+            models.Index(fields=["created"], name="alert_created"),
+            # Reports filtered by site, and the purge: one site's alerts older than its cutoff.
+            models.Index(fields=["site", "created"], name="alert_site_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on node {self.node_id}"

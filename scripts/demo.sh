@@ -14,4 +14,9 @@ echo
 echo "==> Serving on http://${HOST}:${PORT}/  (Ctrl-C to stop)"
 echo "    Customer: open http://127.0.0.1:${PORT}/demo/ and click Start Co-browse"
 echo "    Agent:    open http://localhost:${PORT}/workspace/ in another window (log in as agent1)"
-exec .venv/bin/daphne -b "$HOST" -p "$PORT" cobrowse.asgi:application
+echo "    Webhooks: sent by manage.py deliver_webhooks, started beside daphne (docs/integrations.md)"
+# The webhook worker, in the background; stopped when the demo stops.
+.venv/bin/python manage.py deliver_webhooks --interval 0.5 &
+WEBHOOKS_PID=$!
+trap 'kill "$WEBHOOKS_PID" 2>/dev/null || true' EXIT
+.venv/bin/daphne -b "$HOST" -p "$PORT" cobrowse.asgi:application

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# msgfmt compiles the translations (scripts/install.sh); tests/test_translations.py runs xgettext.
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 # tests/e2e/test_faults.py runs a private PostgreSQL 15 server (Debian 12's postgresql is 15).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then

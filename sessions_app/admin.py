@@ -1,7 +1,12 @@
+import json
+
 from django.contrib import admin, messages
+from django.http import HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from sessions_app import services
 from sessions_app.audit import staff_actor
@@ -11,8 +16,22 @@ from sessions_app.models import (
     ChatMessage,
     CobrowseSession,
     Interaction,
+    Purge,
+    PurgedSession,
 )
 from sessions_app.realtime import announce_end_sync
+from sessions_app.retention import subject_export
+
+
+def _export_download(**selected) -> HttpResponse:
+    """The data-subject export of the selected rows, as a JSON file to hand over."""
+    export = subject_export(**selected)
+    response = HttpResponse(
+        json.dumps(export, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    name = f"subject-export-{timezone.now():%Y%m%d-%H%M%S}.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 class AgentActionInline(admin.TabularInline):
@@ -64,23 +83,23 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
     search_fields = ("code", "agent__username", "current_url")
     date_hierarchy = "created"
     readonly_fields = [f.name for f in CobrowseSession._meta.fields] + ["audit_chain"]
-    actions = ["end_sessions"]
+    actions = ["end_sessions", "export_for_subject"]
     inlines = [AgentActionInline]
 
     def has_add_permission(self, request) -> bool:
         return False  # sessions start from the widget, never from admin
 
-    @admin.display(description="Session ID", ordering="code")
+    @admin.display(description=_("Session ID"), ordering="code")
     def code_display(self, session: CobrowseSession) -> str:
         return session.code_display
 
-    @admin.display(description="Viewport")
+    @admin.display(description=_("Viewport"))
     def viewport(self, session: CobrowseSession) -> str:
         if session.viewport_width and session.viewport_height:
             return f"{session.viewport_width}×{session.viewport_height}"
         return "-"
 
-    @admin.display(description="Audit chain")
+    @admin.display(description=_("Audit chain"))
     def audit_chain(self, session: CobrowseSession) -> str:
         # On the detail page only: it walks the whole chain, too slow for every row of the list.
         count = session.audit_entries.count()
@@ -91,15 +110,20 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
         broken = AuditEntry.objects.first_broken(session.pk)
         if broken is not None:
             return format_html(
-                '<strong style="color:#ba2121">Broken at seq {}</strong>: {} (<a href="{}">{} entries</a>)',
-                broken.seq,
-                broken.problem_text,
-                link,
-                count,
+                gettext(
+                    '<strong style="color:#ba2121">Broken at seq {seq}</strong>: {problem} '
+                    '(<a href="{link}">{count} entries</a>)'
+                ),
+                seq=broken.seq,
+                problem=broken.problem_text,
+                link=link,
+                count=count,
             )
-        return format_html('Verifies (<a href="{}">{} entries</a>)', link, count)
+        return format_html(
+            gettext('Verifies (<a href="{link}">{count} entries</a>)'), link=link, count=count
+        )
 
-    @admin.action(description="End the selected live sessions")
+    @admin.action(description=_("End the selected live sessions"))
     def end_sessions(self, request, queryset) -> None:
         count = 0
         for session in queryset.live():
@@ -112,6 +136,10 @@ class CobrowseSessionAdmin(admin.ModelAdmin):
             count += 1
         ended = ngettext("Ended %(count)d session.", "Ended %(count)d sessions.", count)
         self.message_user(request, ended % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Export for a data-subject request (JSON)"))
+    def export_for_subject(self, request, queryset) -> HttpResponse:
+        return _export_download(sessions=queryset)
 
 
 class ChatMessageInline(admin.TabularInline):
@@ -155,6 +183,11 @@ class InteractionAdmin(admin.ModelAdmin):
     search_fields = ("customer_name", "external_id", "agent__username")
     readonly_fields = [f.name for f in Interaction._meta.fields if f.name != "customer_name"]
     inlines = [CobrowseSessionInline, ChatMessageInline]
+    actions = ["export_for_subject"]
+
+    @admin.action(description=_("Export for a data-subject request (JSON)"))
+    def export_for_subject(self, request, queryset) -> HttpResponse:
+        return _export_download(interactions=queryset)
 
     def has_add_permission(self, request) -> bool:
         return False  # chats start from the widget, calls from the telephony integration
@@ -168,7 +201,7 @@ class ChatMessageAdmin(admin.ModelAdmin):
     search_fields = ("text",)
     readonly_fields = [f.name for f in ChatMessage._meta.fields]
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def short_text(self, message: ChatMessage) -> str:
         return message.text[:80]
 
@@ -188,9 +221,53 @@ class AuditEntryAdmin(admin.ModelAdmin):
     ordering = ("-created",)
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
 
-    @admin.display(description="Hash")
+    @admin.display(description=_("Hash"))
     def short_hash(self, entry: AuditEntry) -> str:
         return entry.hash[:12]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PurgedSessionInline(admin.TabularInline):
+    model = PurgedSession
+    fields = ("session_id", "code", "created", "ended_at", "audit_entries", "last_hash")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Purge)
+class PurgeAdmin(admin.ModelAdmin):
+    """What the retention purge (manage.py purge) deleted: read only, a record of deletions."""
+
+    list_display = (
+        "created",
+        "site_name",
+        "sessions",
+        "audit_entries",
+        "agent_actions",
+        "chats",
+        "chat_messages",
+        "privacy_alerts",
+        "sessions_ended_before",
+        "chats_ended_before",
+        "alerts_raised_before",
+    )
+    list_filter = ("site_name",)
+    search_fields = ("site_name", "purged_sessions__code")
+    date_hierarchy = "created"
+    readonly_fields = [f.name for f in Purge._meta.fields]
+    inlines = [PurgedSessionInline]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -14,9 +14,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, override
 
 from sessions_app.models import AUDIT_GENESIS, AuditEntry, CobrowseSession
+from webhooks.services import webhooks_enqueue_audit
 
 Kind = AuditEntry.Kind
 
@@ -67,6 +68,8 @@ def audit_extend(*, session_id: int, entries: list[tuple[str, str, dict]]) -> li
             entry.hash = prev_hash = entry.compute_hash()
             rows.append(entry)
         AuditEntry.objects.bulk_create(rows)
+        # Webhook deliveries for these events, committed with them (sent by another process).
+        webhooks_enqueue_audit(session_id=session_id, entries=rows)
     return rows
 
 
@@ -109,8 +112,10 @@ def page(url: str) -> str:
 
 
 def typed_length(count: int) -> str:
-    """What an agent's typing says about the value: its length only ("1 character")."""
-    return ngettext("%(count)d character", "%(count)d characters", count) % {"count": count}
+    """What an agent's typing says about the value: its length only ("1 character"). English
+    whatever language is active: the trail is kept in English, and _SAFE_INPUT_DETAIL reads it."""
+    with override(None):
+        return ngettext("%(count)d character", "%(count)d characters", count) % {"count": count}
 
 
 def input_detail(text: str) -> str:

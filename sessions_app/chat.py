@@ -5,9 +5,12 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from sessions_app import services
 from sessions_app.consumers import _header, _SessionSocket
+from sessions_app.i18n import activate_for_socket
 from sessions_app.models import ChatMessage, CobrowseSession, Interaction, is_agent
 from sessions_app.realtime import (
     QUEUE_GROUP,
@@ -19,15 +22,17 @@ from sessions_app.realtime import (
 )
 from sessions_app.services import ServiceError
 
+# Lazy: worded when sent, in the language of the socket (the agent's inbox speaks the agent's).
 ENDED_MESSAGES = {
-    "customer": "The customer ended the chat.",
-    "agent": "The agent ended the chat.",
-    "integration": "The call ended.",
-    "staff": "A supervisor ended the chat.",
+    "customer": _("The customer ended the chat."),
+    "agent": _("The agent ended the chat."),
+    "integration": _("The call ended."),
+    "staff": _("A supervisor ended the chat."),
 }
-CALL_ENDED = "The call ended."
+CALL_ENDED = _("The call ended.")
+CHAT_ENDED = _("The chat ended.")
 # The customer's own socket speaks to the customer.
-CUSTOMER_ENDED_MESSAGES = {**ENDED_MESSAGES, "customer": "You ended the chat."}
+CUSTOMER_ENDED_MESSAGES = {**ENDED_MESSAGES, "customer": _("You ended the chat.")}
 
 
 def _transcript(interaction_id: int) -> list[dict]:
@@ -84,7 +89,7 @@ class CustomerChatConsumer(_SessionSocket):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > 8192:
-            await self.send_error("too_large", "Messages are at most 2,000 characters.")
+            await self.send_error("too_large", gettext("Messages are at most 2,000 characters."))
             return
         if self.over_rate():
             return
@@ -138,7 +143,7 @@ class CustomerChatConsumer(_SessionSocket):
             {
                 "type": "ended",
                 "by": event["by"],
-                "message": CUSTOMER_ENDED_MESSAGES.get(event["by"], "The chat ended."),
+                "message": str(CUSTOMER_ENDED_MESSAGES.get(event["by"], CHAT_ENDED)),
             }
         )
         await self.close(code=4000)
@@ -148,13 +153,16 @@ class AgentInboxConsumer(_SessionSocket):
     """The agent's chats and calls: the queue, the transcripts, accept, send, end."""
 
     async def connect(self) -> None:
+        activate_for_socket(self.scope)  # the agent's language for all this socket says
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.refuse(ServiceError("not_authenticated", "Log in first.", close_code=4401))
+            await self.refuse(
+                ServiceError("not_authenticated", gettext("Log in first."), close_code=4401)
+            )
             return
         if not await database_sync_to_async(is_agent)(user):
             await self.refuse(
-                ServiceError("not_an_agent", "Only agents handle chats.", close_code=4403)
+                ServiceError("not_an_agent", gettext("Only agents handle chats."), close_code=4403)
             )
             return
         # AuthMiddleware's lazy proxy for the logged-in User.
@@ -184,7 +192,7 @@ class AgentInboxConsumer(_SessionSocket):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > 8192:
-            await self.send_error("too_large", "Messages are at most 2,000 characters.")
+            await self.send_error("too_large", gettext("Messages are at most 2,000 characters."))
             return
         if self.over_rate():
             return
@@ -216,7 +224,9 @@ class AgentInboxConsumer(_SessionSocket):
             Interaction.objects.filter(pk=interaction_id, agent=self.user).first
         )()
         if interaction is None or not interaction.is_live:
-            raise ServiceError("chat_not_found", "This chat or call is not yours, or it ended.")
+            raise ServiceError(
+                "chat_not_found", gettext("This chat or call is not yours, or it ended.")
+            )
         return interaction
 
     async def accept_chat(self, interaction_id: int) -> None:
@@ -245,7 +255,7 @@ class AgentInboxConsumer(_SessionSocket):
             raise ServiceError("bad_frame", "A message frame has a string 'text'.")
         interaction = await self.own(interaction_id)
         if interaction.channel != Interaction.Channel.CHAT:
-            raise ServiceError("not_a_chat", "Calls have no chat transcript.")
+            raise ServiceError("not_a_chat", gettext("Calls have no chat transcript."))
         message, created = await database_sync_to_async(services.chat_post)(
             interaction=interaction,
             sender=ChatMessage.Sender.AGENT,
@@ -281,9 +291,11 @@ class AgentInboxConsumer(_SessionSocket):
             {
                 "type": "interaction.ended",
                 "id": event["id"],
-                "message": CALL_ENDED
-                if event.get("channel") == "voice"
-                else ENDED_MESSAGES.get(event["by"], "The chat ended."),
+                "message": str(
+                    CALL_ENDED
+                    if event.get("channel") == "voice"
+                    else ENDED_MESSAGES.get(event["by"], CHAT_ENDED)
+                ),
             }
         )
 

@@ -1,31 +1,45 @@
 """One consumer per role. Customer frames are relayed to the agent as the raw text received."""
 
 import asyncio
+import functools
 import json
 import logging
 import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from time import perf_counter
 from typing import Any, TypeGuard
 from urllib.parse import parse_qs
 
+from asgiref.typing import WebSocketReceiveEvent
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
+from prometheus_client import Gauge, Histogram
 
+from cobrowse import metrics
 from policies.guard import PrivacyGuard
 from policies.models import origin_of
 from policies.urls import clean_url
 from sessions_app import services
 from sessions_app.audit import typed_length
+from sessions_app.i18n import activate_for_socket, refusal_reason
 from sessions_app.limits import FrameRate
 from sessions_app.loop import ReaderLoopMixin
 from sessions_app.models import CobrowseSession
-from sessions_app.realtime import agent_group, announce_end, announce_mode, customer_group
+from sessions_app.realtime import (
+    agent_group,
+    announce_end,
+    announce_mode,
+    customer_group,
+    end_message,
+    mode_message,
+)
 from sessions_app.services import ServiceError
 from sessions_app.stream import ChunkError, PageStream, Verdict
 
@@ -37,6 +51,15 @@ NODE_COMMANDS = ("click", "input", "focus", "scroll")  # commands that name a no
 FRAME_TYPE = re.compile(r"[a-z]+(\.[a-z]+)*")  # "events", "write.approve": a frame_* method name
 CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
+# Error frames that are notices, not a refused frame (rate_limited is counted per dropped frame).
+NOT_REFUSALS = ("superseded", "rate_limited")
+# The `role` label of each socket class in the metrics (the chat sockets are in chat.py).
+SOCKET_ROLES = {
+    "CustomerConsumer": "customer",
+    "AgentConsumer": "agent",
+    "CustomerChatConsumer": "chat",
+    "AgentInboxConsumer": "inbox",
+}
 # How long the customer's consumer waits for any of the agent's sockets to answer a probe. A
 # later answer still counts (CustomerConsumer.agent_here).
 AGENT_PROBE_TIMEOUT = 1.0
@@ -103,6 +126,41 @@ class _SessionSocket(AsyncWebsocketConsumer):
     ended = False
     rate: FrameRate | None = None
     background: set[asyncio.Task] | None = None
+    refusing = False  # accepted only to say why it closes: not a connected socket
+    counted: Gauge | None = None  # this socket's line of cobrowse_sockets, while it counts there
+
+    @property
+    def socket_role(self) -> str:
+        return SOCKET_ROLES.get(type(self).__name__, type(self).__name__.lower())
+
+    @classmethod
+    def as_asgi(cls, **initkwargs) -> Any:
+        """Channels' app that makes one consumer per connection (AsyncConsumer.as_asgi), which
+        also takes the socket off cobrowse_sockets however it ended: closed, or failed (Redis
+        gone) without a disconnect handler running."""
+
+        async def app(scope, receive, send):
+            consumer = cls(**initkwargs)
+            try:
+                return await consumer(scope, receive, send)
+            finally:
+                consumer.uncount()
+
+        app.consumer_class = cls  # type: ignore[attr-defined]  # as Channels' own app has
+        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
+        functools.update_wrapper(app, cls, updated=())
+        return app
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        await super().accept(subprotocol, headers)
+        if not self.refusing and self.counted is None:
+            self.counted = metrics.SOCKETS.labels(self.socket_role)
+            self.counted.inc()
+
+    def uncount(self) -> None:
+        if self.counted is not None:
+            self.counted.dec()
+            self.counted = None
 
     def soon(self, coroutine) -> None:
         """Run a coroutine beside the message loop (an error frame for a frame being dropped),
@@ -121,17 +179,22 @@ class _SessionSocket(AsyncWebsocketConsumer):
             )
         if self.rate.allow():
             return False
+        metrics.refused(self.socket_role, "rate_limited")
         if self.rate.should_warn():
             self.soon(
                 self.send_error(
                     "rate_limited",
-                    "Too many frames per second; some were dropped "
-                    "(COBROWSE_MAX_FRAMES_PER_SECOND).",
+                    gettext(
+                        "Too many frames per second; some were dropped "
+                        "(COBROWSE_MAX_FRAMES_PER_SECOND)."
+                    ),
                 )
             )
         return True
 
     async def refuse(self, error: ServiceError) -> None:
+        metrics.SOCKETS_REFUSED.labels(self.socket_role, error.code).inc()
+        self.refusing = True
         # Accept first so that the browser can read why; a rejected handshake only says 1006.
         await self.accept()
         await self.send_json(error.to_frame())
@@ -141,6 +204,8 @@ class _SessionSocket(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(data, separators=(",", ":")))
 
     async def send_error(self, code: str, message: str) -> None:
+        if code not in NOT_REFUSALS:
+            metrics.refused(self.socket_role, code)
         await self.send_json({"type": "error", "code": code, "message": message})
 
     def parse(self, text_data: str | None) -> dict | None:
@@ -182,7 +247,8 @@ class _SessionSocket(AsyncWebsocketConsumer):
     async def session_ended(self, event: dict) -> None:
         self.ended = True
         await self.send_json(
-            {"type": "ended", "reason": event["reason"], "message": event["message"]}
+            # Worded here, in this socket's language, not the announcer's.
+            {"type": "ended", "reason": event["reason"], "message": end_message(event["reason"])}
         )
         await self.close(code=CLOSE_ENDED)
 
@@ -190,6 +256,17 @@ class _SessionSocket(AsyncWebsocketConsumer):
 class _CobrowseSocket(ReaderLoopMixin, _SessionSocket):
     """The two co-browse sockets relay thousands of frames a second: they run the faster message
     loop of sessions_app/loop.py (the chat sockets keep Channels' own)."""
+
+    frame_timer: Histogram | None = None
+
+    async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
+        started = perf_counter()
+        try:
+            await super().websocket_receive(message)
+        finally:
+            if self.frame_timer is None:
+                self.frame_timer = metrics.FRAME_SECONDS.labels(self.socket_role)
+            self.frame_timer.observe(perf_counter() - started)
 
 
 class CustomerConsumer(_CobrowseSocket):
@@ -334,10 +411,15 @@ class CustomerConsumer(_CobrowseSocket):
             await self.change_mode(CobrowseSession.Mode.POINTER, by=by)
 
     async def frame_refused(self, data: dict) -> None:
+        # The widget refused an agent command (the first line of defence): counted here, once.
+        metrics.refused("agent", "refused_by_page")
         message = data["message"] if isinstance(data.get("message"), str) else ""
         await self.channel_layer.group_send(
             agent_group(self.session_id),
-            {"type": "command.refused", "message": message[:300] or "The page refused it."},
+            {
+                "type": "command.refused",
+                "message": message[:300] or gettext_noop("The page refused it."),
+            },
         )
 
     # Write mode: consent, lapse, back to pointer
@@ -352,6 +434,7 @@ class CustomerConsumer(_CobrowseSocket):
             await self.change_mode(CobrowseSession.Mode.WRITE, by="customer")
         else:
             self.denied_at = asyncio.get_running_loop().time()
+            await database_sync_to_async(services.session_write_denied)(session_id=self.session_id)
             await self.channel_layer.group_send(
                 agent_group(self.session_id), {"type": "write.denied"}
             )
@@ -402,17 +485,26 @@ class CustomerConsumer(_CobrowseSocket):
         # Second line of defence: re-apply the policy; re-encode only if something changed.
         # Keystrokes cost a set lookup; whole pages run in a thread, off the event loop.
         if has_snapshot or len(text) > 65536:
-            changed, alerts = await asyncio.to_thread(self.guard.check_events, events)
+            changed, alerts = await asyncio.to_thread(self.check_events, events, has_snapshot)
         else:
-            changed, alerts = self.guard.check_events(events)
+            changed, alerts = self.check_events(events, has_snapshot)
         if changed or rewritten:
             text = json.dumps(data, separators=(",", ":"))
+        metrics.TO_AGENT[has_snapshot].inc()
         if alerts:
+            metrics.PRIVACY_ALERTS.inc(len(alerts))
             await database_sync_to_async(services.privacy_alerts_record)(
                 session_id=self.session_id, url=self.page_url, alerts=alerts
             )
         await self.share_refused_ids()
         await self.to_agents({"type": "relay.customer", "text": text})
+
+    def check_events(self, events: list, has_snapshot: bool) -> tuple[bool, list]:
+        started = perf_counter()
+        try:
+            return self.guard.check_events(events)
+        finally:
+            metrics.GUARD[has_snapshot].observe(perf_counter() - started)
 
     async def share_refused_ids(self) -> None:
         """Tell the agent's consumer which node ids the agent may not act on (not its browser)."""
@@ -571,7 +663,10 @@ class CustomerConsumer(_CobrowseSocket):
         if self.write_pending:
             self.write_pending.cancel()
             self.write_pending = None
-        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "mode"})
+        await self.send_json(
+            {k: v for k, v in event.items() if k != "type"}
+            | {"type": "mode", "message": mode_message(event["mode"], event["by"])}
+        )
 
     async def agent_command(self, event: dict) -> None:
         command = event["command"]
@@ -581,9 +676,10 @@ class CustomerConsumer(_CobrowseSocket):
             return
         refuses = self.guard.scroll_refusal if command["type"] == "scroll" else self.guard.refuses
         if node_id is not None and refuses(node_id):
+            metrics.refused("agent", "restricted")
             await self.channel_layer.group_send(
                 agent_group(self.session_id),
-                {"type": "command.refused", "message": "That element is restricted."},
+                {"type": "command.refused", "message": gettext_noop("That element is restricted.")},
             )
             return
         if command["type"] == "scroll":
@@ -639,11 +735,14 @@ class AgentConsumer(_CobrowseSocket):
     refused_ids: dict[int, str] | None = None
 
     async def connect(self) -> None:
+        activate_for_socket(self.scope)  # the agent's language for all this socket says
         user = self.scope.get("user")
         code = self.scope["url_route"]["kwargs"]["code"]
         if user is None or not user.is_authenticated:
             await self.refuse(
-                ServiceError("not_authenticated", "Log in to join a session.", close_code=4401)
+                ServiceError(
+                    "not_authenticated", gettext("Log in to join a session."), close_code=4401
+                )
             )
             return
         try:
@@ -703,7 +802,9 @@ class AgentConsumer(_CobrowseSocket):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is not None and len(text_data) > 16384:
-            await self.send_error("too_large", "Agent frames are small; this one is too large.")
+            await self.send_error(
+                "too_large", gettext("Agent frames are small; this one is too large.")
+            )
             return
         if self.over_rate():
             return
@@ -720,16 +821,19 @@ class AgentConsumer(_CobrowseSocket):
                 kind == "click" or self.mode == CobrowseSession.Mode.WRITE
             ):
                 await self.send_error(
-                    "not_ready", "The customer's page is still loading; try again in a moment."
+                    "not_ready",
+                    gettext("The customer's page is still loading; try again in a moment."),
                 )
                 return
             reason = (self.refused_ids or {}).get(target)
             if reason:
+                metrics.refused(self.socket_role, "restricted")
                 await self.send_json(
                     {
                         "type": "error",
                         "code": "restricted",
-                        "message": f"This element is a {reason}: the agent cannot use it.",
+                        "message": gettext("This element is a %(what)s: the agent cannot use it.")
+                        % {"what": refusal_reason(reason)},
                         "id": target,
                     }
                 )
@@ -786,6 +890,7 @@ class AgentConsumer(_CobrowseSocket):
             await self.send_error("bad_frame", f"A {kind} frame has numeric 'x' and 'y'.")
             return
         frame = {"type": f"agent.{kind}", "x": round(float(x), 1), "y": round(float(y), 1)}
+        metrics.relayed_to_customer("pointer_click" if kind == "click" else kind)
         await self.channel_layer.group_send(
             customer_group(self.session_id),
             {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
@@ -794,10 +899,11 @@ class AgentConsumer(_CobrowseSocket):
     async def request_write(self) -> None:
         if not self.write_enabled:
             await self.send_error(
-                "write_mode_disabled", "Write mode is turned off for this site by an administrator."
+                "write_mode_disabled",
+                gettext("Write mode is turned off for this site by an administrator."),
             )
         elif self.mode == CobrowseSession.Mode.WRITE:
-            await self.send_error("already_write", "The session is already in write mode.")
+            await self.send_error("already_write", gettext("The session is already in write mode."))
         elif (
             wait := settings.COBROWSE_WRITE_RETRY_AFTER_DENIAL
             - (asyncio.get_running_loop().time() - self.denied_at)
@@ -828,14 +934,18 @@ class AgentConsumer(_CobrowseSocket):
             # Nobody would receive it: say so rather than lose it.
             await self.send_error(
                 "customer_away",
-                "The customer's page is changing; try again when it is back on the screen.",
+                gettext(
+                    "The customer's page is changing; try again when it is back on the screen."
+                ),
             )
             return
         if self.mode != CobrowseSession.Mode.WRITE:
             await self.send_error(
                 "wrong_mode",
-                "The session is in pointer mode: ask the customer for write mode to type or "
-                "navigate.",
+                gettext(
+                    "The session is in pointer mode: ask the customer for write mode to type or "
+                    "navigate."
+                ),
             )
             return
         command: dict[str, Any] = {"type": kind}
@@ -886,11 +996,15 @@ class AgentConsumer(_CobrowseSocket):
                 if not isinstance(url, str) or origin_of(url) not in self.site_origins:
                     await self.send_error(
                         "foreign_url",
-                        "That address is outside the customer's site; the agent can only "
-                        "navigate within " + ", ".join(sorted(self.site_origins)) + ".",
+                        gettext(
+                            "That address is outside the customer's site; the agent can only "
+                            "navigate within %(origins)s."
+                        )
+                        % {"origins": ", ".join(sorted(self.site_origins))},
                     )
                     return
                 command["url"] = url[:2000]
+        metrics.relayed_to_customer(kind)
         await self.channel_layer.group_send(
             customer_group(self.session_id), {"type": "agent.command", "command": command}
         )
@@ -927,32 +1041,42 @@ class AgentConsumer(_CobrowseSocket):
 
     async def mode_changed(self, event: dict) -> None:
         self.mode = event["mode"]
-        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "mode"})
+        await self.send_json(
+            {k: v for k, v in event.items() if k != "type"}
+            | {"type": "mode", "message": mode_message(event["mode"], event["by"])}
+        )
 
     async def write_cooldown(self, event: dict) -> None:
         await self.send_error(
             "write_cooldown",
-            "The customer declined write mode a moment ago; you can ask again in "
-            f"{max(1, round(event['wait']))} seconds.",
+            ngettext(
+                "The customer declined write mode a moment ago; you can ask again in "
+                "%(count)s second.",
+                "The customer declined write mode a moment ago; you can ask again in "
+                "%(count)s seconds.",
+                max(1, round(event["wait"])),
+            )
+            % {"count": max(1, round(event["wait"]))},
         )
 
     async def write_denied(self, event: dict) -> None:
         self.denied_at = asyncio.get_running_loop().time()
         await self.send_json(
-            {"type": "write.denied", "message": "The customer declined write mode."}
+            {"type": "write.denied", "message": gettext("The customer declined write mode.")}
         )
 
     async def write_lapsed(self, event: dict) -> None:
         await self.send_json(
             {
                 "type": "write.lapsed",
-                "message": "The customer did not answer the write mode request.",
+                "message": gettext("The customer did not answer the write mode request."),
             }
         )
 
     async def command_refused(self, event: dict) -> None:
         await self.send_json(
-            {"type": "error", "code": "refused_by_page", "message": event["message"]}
+            # The two refusals worded here translate; the page's own words pass as they are.
+            {"type": "error", "code": "refused_by_page", "message": gettext(event["message"])}
         )
 
     async def on_customer_event(self, event: dict) -> None:
@@ -989,7 +1113,7 @@ class AgentConsumer(_CobrowseSocket):
         await self.send_json(
             {
                 "type": "customer.left",
-                "message": "Paused: the customer left the site.",
+                "message": gettext("Paused: the customer left the site."),
                 "timeout": settings.COBROWSE_PAUSE_TIMEOUT,
             }
         )

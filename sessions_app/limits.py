@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import ngettext
 
 from sessions_app.errors import ServiceError
 
@@ -64,8 +65,14 @@ def join_check(*, agent_id: int | None, ip: str | None) -> None:
         if limit > 0 and (cache.get(key) or 0) >= limit:
             raise ServiceError(
                 "too_many_attempts",
-                f"Too many wrong session IDs. Wait {max(1, window // 60)} minutes, then check "
-                "the digits with the customer.",
+                ngettext(
+                    "Too many wrong session IDs. Wait %(count)s minute, then check the digits "
+                    "with the customer.",
+                    "Too many wrong session IDs. Wait %(count)s minutes, then check the digits "
+                    "with the customer.",
+                    max(1, window // 60),
+                )
+                % {"count": max(1, window // 60)},
                 close_code=4429,
                 http_status=429,
             )

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from policies.models import Site
 
@@ -68,13 +69,13 @@ class Interaction(models.Model):
     """A chat or a voice call an agent handles; a co-browse session may belong to one."""
 
     class Channel(models.TextChoices):
-        CHAT = "chat", "Chat"
-        VOICE = "voice", "Voice call"
+        CHAT = "chat", _("Chat")
+        VOICE = "voice", _("Voice call")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
+        QUEUED = "queued", _("Queued")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -88,7 +89,7 @@ class Interaction(models.Model):
     )
     customer_name = models.CharField(max_length=100, blank=True)
     external_id = models.CharField(
-        max_length=100, blank=True, help_text="The telephony system's call id (voice)."
+        max_length=100, blank=True, help_text=_("The telephony system's call id (voice).")
     )
     # Chat customers reconnect with this token (hashed), like the co-browse widget.
     customer_token_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -106,6 +107,8 @@ class Interaction(models.Model):
             models.Index(fields=["status", "channel"], name="interaction_status_channel"),
             # A chat customer reconnecting with their token.
             models.Index(fields=["customer_token_hash"], name="interaction_token"),
+            # The purge: one site's chats (or the site-less calls) that ended before the cutoff.
+            models.Index(fields=["site", "ended_at"], name="interaction_site_ended"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -136,9 +139,9 @@ class Interaction(models.Model):
 
 class ChatMessage(models.Model):
     class Sender(models.TextChoices):
-        CUSTOMER = "customer", "Customer"
-        AGENT = "agent", "Agent"
-        SYSTEM = "system", "System"
+        CUSTOMER = "customer", _("Customer")
+        AGENT = "agent", _("Agent")
+        SYSTEM = "system", _("System")
 
     interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="messages")
     sender = models.CharField(max_length=10, choices=Sender.choices)
@@ -191,24 +194,24 @@ class CobrowseSessionQuerySet(models.QuerySet["CobrowseSession"]):
 
 class CobrowseSession(models.Model):
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting for an agent"
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused (customer left the site)"
-        ENDED = "ended", "Ended"
+        WAITING = "waiting", _("Waiting for an agent")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused (customer left the site)")
+        ENDED = "ended", _("Ended")
 
     class Mode(models.TextChoices):
-        POINTER = "pointer", "Pointer"
-        WRITE = "write", "Write"
+        POINTER = "pointer", _("Pointer")
+        WRITE = "write", _("Write")
 
     class EndReason(models.TextChoices):
         NONE = "", "-"
-        CUSTOMER_EXIT = "customer_exit", "Customer exited"
-        AGENT_EXIT = "agent_exit", "Agent exited"
-        EXPIRED = "expired", "No agent joined in time"
-        PAUSE_TIMEOUT = "pause_timeout", "Customer did not come back in time"
-        ENDED_BY_STAFF = "ended_by_staff", "Ended by a supervisor or administrator"
-        INTERACTION_ENDED = "interaction_ended", "The chat or call ended"
-        AGENT_LOST = "agent_lost", "Agent's connection did not come back in time"
+        CUSTOMER_EXIT = "customer_exit", _("Customer exited")
+        AGENT_EXIT = "agent_exit", _("Agent exited")
+        EXPIRED = "expired", _("No agent joined in time")
+        PAUSE_TIMEOUT = "pause_timeout", _("Customer did not come back in time")
+        ENDED_BY_STAFF = "ended_by_staff", _("Ended by a supervisor or administrator")
+        INTERACTION_ENDED = "interaction_ended", _("The chat or call ended")
+        AGENT_LOST = "agent_lost", _("Agent's connection did not come back in time")
 
     LIVE_STATUSES = (Status.WAITING, Status.ACTIVE, Status.PAUSED)
 
@@ -231,7 +234,7 @@ class CobrowseSession(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cobrowse_sessions",
-        help_text="The chat or call this session belongs to.",
+        help_text=_("The chat or call this session belongs to."),
     )
     # The customer's newest socket: an older page closing late must not pause the session.
     customer_channel = models.CharField(max_length=200, blank=True, editable=False)
@@ -243,7 +246,7 @@ class CobrowseSession(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     policy_version = models.PositiveIntegerField(
-        default=1, help_text="The privacy policy version in force when the session started."
+        default=1, help_text=_("The privacy policy version in force when the session started.")
     )
     end_reason = models.CharField(
         max_length=20, choices=EndReason.choices, default=EndReason.NONE, blank=True
@@ -282,6 +285,14 @@ class CobrowseSession(models.Model):
         indexes = [
             # The expiry sweep: live sessions by status and age.
             models.Index(fields=["status", "created"], name="session_status_created"),
+            # Reports: sessions started in a period, all sites and agents.
+            models.Index(fields=["created"], name="session_created"),
+            # Reports filtered by site; the same period per site.
+            models.Index(fields=["site", "created"], name="session_site_created"),
+            # Reports filtered by agent.
+            models.Index(fields=["agent", "created"], name="session_agent_created"),
+            # The purge: one site's sessions that ended before its cutoff.
+            models.Index(fields=["site", "ended_at"], name="session_site_ended"),
         ]
 
     def __str__(self) -> str:
@@ -358,11 +369,11 @@ class AgentAction(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CLICK = "click", "Click"
-        INPUT = "input", "Input"
-        FOCUS = "focus", "Focus"
-        NAVIGATE = "navigate", "Navigate"
-        MODE = "mode", "Mode change"
+        CLICK = "click", _("Click")
+        INPUT = "input", _("Input")
+        FOCUS = "focus", _("Focus")
+        NAVIGATE = "navigate", _("Navigate")
+        MODE = "mode", _("Mode change")
 
     session = models.ForeignKey(CobrowseSession, on_delete=models.CASCADE, related_name="actions")
     agent = models.ForeignKey(
@@ -370,7 +381,9 @@ class AgentAction(models.Model):
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     node_id = models.IntegerField(null=True, blank=True)
-    target = models.CharField(max_length=200, blank=True, help_text="tag#id.class of the element")
+    target = models.CharField(
+        max_length=200, blank=True, help_text=_("tag#id.class of the element")
+    )
     detail = models.CharField(max_length=300, blank=True)
     url = models.URLField(max_length=2000, blank=True)
     created = models.DateTimeField(default=timezone.now)
@@ -417,26 +430,29 @@ class AuditEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        JOINED = "joined", "Agent joined"
-        REJOINED = "rejoined", "Agent rejoined"
-        CUSTOMER_CONNECTED = "customer_connected", "Customer connected"
-        PAUSED = "paused", "Paused"
-        RESUMED = "resumed", "Resumed"
-        WRITE_REQUESTED = "write_requested", "Write mode requested"
-        MODE = "mode", "Mode changed"
-        ACTION = "action", "Agent action"
-        PRIVACY_ALERT = "privacy_alert", "Privacy alert"
-        LINKED = "linked", "Linked to a chat or call"
-        ENDED = "ended", "Ended"
+        CREATED = "created", _("Created")
+        JOINED = "joined", _("Agent joined")
+        REJOINED = "rejoined", _("Agent rejoined")
+        CUSTOMER_CONNECTED = "customer_connected", _("Customer connected")
+        PAUSED = "paused", _("Paused")
+        RESUMED = "resumed", _("Resumed")
+        WRITE_REQUESTED = "write_requested", _("Write mode requested")
+        WRITE_DENIED = "write_denied", _("Write mode denied")
+        MODE = "mode", _("Mode changed")
+        ACTION = "action", _("Agent action")
+        PRIVACY_ALERT = "privacy_alert", _("Privacy alert")
+        LINKED = "linked", _("Linked to a chat or call")
+        ENDED = "ended", _("Ended")
 
     # PROTECT: a session with an audit trail cannot be deleted by accident (or by a cascade).
     session = models.ForeignKey(
         CobrowseSession, on_delete=models.PROTECT, related_name="audit_entries"
     )
-    seq = models.PositiveIntegerField(help_text="Position in the session's chain, from 1.")
+    seq = models.PositiveIntegerField(help_text=_("Position in the session's chain, from 1."))
     created = models.DateTimeField(default=timezone.now)
-    actor = models.CharField(max_length=160, help_text="agent:NAME, customer, system or staff:NAME")
+    actor = models.CharField(
+        max_length=160, help_text=_("agent:NAME, customer, system or staff:NAME")
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     detail = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
@@ -448,7 +464,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["session", "seq"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
         constraints = [
             # One entry per position; it also serves the chain walk and the tail lookup (the
             # session's last seq and hash) on every append.
@@ -489,3 +505,52 @@ class AuditEntry(models.Model):
         if self.hash != self.compute_hash():
             return "hash does not match the entry's contents: it was edited"
         return None
+
+
+class Purge(models.Model):
+    """One site's run of the retention purge (`manage.py purge`): what went, and up to when."""
+
+    created = models.DateTimeField(default=timezone.now)
+    # SET_NULL and a copy of the name: the record outlives a site deleted later.
+    site = models.ForeignKey(Site, null=True, on_delete=models.SET_NULL, related_name="+")
+    site_name = models.CharField(max_length=100)
+    sessions_ended_before = models.DateTimeField(null=True, blank=True)
+    chats_ended_before = models.DateTimeField(null=True, blank=True)
+    alerts_raised_before = models.DateTimeField(null=True, blank=True)
+    sessions = models.PositiveIntegerField(default=0)
+    audit_entries = models.PositiveIntegerField(default=0)
+    agent_actions = models.PositiveIntegerField(default=0)
+    chats = models.PositiveIntegerField(default=0, help_text=_("Chats and calls."))
+    chat_messages = models.PositiveIntegerField(default=0)
+    privacy_alerts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Purge of {self.site_name} on {self.created:%Y-%m-%d %H:%M}"
+
+
+class PurgedSession(models.Model):
+    """What is left of a session the purge deleted: enough for `verify_audit` to say so, and the
+    head of its audit chain, which verified when it was purged."""
+
+    purge = models.ForeignKey(Purge, on_delete=models.CASCADE, related_name="purged_sessions")
+    session_id = models.PositiveIntegerField(help_text=_("The session's database id."))
+    code = models.CharField(max_length=9)
+    created = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+    audit_entries = models.PositiveIntegerField()
+    last_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["session_id"]
+        indexes = [
+            # verify_audit and export_subject given a session ID the purge removed.
+            models.Index(fields=["code"], name="purged_session_code"),
+            # verify_audit given a database id.
+            models.Index(fields=["session_id"], name="purged_session_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {format_code(self.code)} (id {self.session_id}), purged"

@@ -3,18 +3,26 @@
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 QUEUE_GROUP = "inbox-queue"
 
+# Lazy: each socket words them in its user's language when it sends them (end_message).
 END_MESSAGES = {
-    "customer_exit": "The customer ended co-browsing.",
-    "agent_exit": "The agent ended co-browsing.",
-    "expired": "The session expired before an agent joined.",
-    "pause_timeout": "The customer did not come back to the site in time.",
-    "ended_by_staff": "A supervisor ended the session.",
-    "interaction_ended": "The chat or call ended, and co-browsing with it.",
-    "agent_lost": "The agent's connection was lost and did not come back in time.",
+    "customer_exit": _("The customer ended co-browsing."),
+    "agent_exit": _("The agent ended co-browsing."),
+    "expired": _("The session expired before an agent joined."),
+    "pause_timeout": _("The customer did not come back to the site in time."),
+    "ended_by_staff": _("A supervisor ended the session."),
+    "interaction_ended": _("The chat or call ended, and co-browsing with it."),
+    "agent_lost": _("The agent's connection was lost and did not come back in time."),
 }
+
+
+def end_message(reason: str) -> str:
+    """Why a session ended, in the active language."""
+    return str(END_MESSAGES.get(reason, _("The co-browse session ended.")))
 
 
 def _layer() -> BaseChannelLayer:
@@ -40,13 +48,19 @@ def inbox_group(agent_id: int) -> str:
 
 
 MODE_MESSAGES = {
-    ("write", "customer"): "The customer allowed write mode: the agent can type and click.",
-    ("pointer", "customer"): "The customer switched back to pointer mode.",
-    ("pointer", "agent"): "The agent switched back to pointer mode.",
-    ("pointer", "agent_disconnected"): "Back to pointer mode: the agent's connection dropped.",
-    ("pointer", "customer_left"): "Back to pointer mode: the customer left the site.",
-    ("pointer", "customer_hidden"): "Back to pointer mode: the customer's page was hidden.",
+    ("write", "customer"): _("The customer allowed write mode: the agent can type and click."),
+    ("pointer", "customer"): _("The customer switched back to pointer mode."),
+    ("pointer", "agent"): _("The agent switched back to pointer mode."),
+    ("pointer", "agent_disconnected"): _("Back to pointer mode: the agent's connection dropped."),
+    ("pointer", "customer_left"): _("Back to pointer mode: the customer left the site."),
+    ("pointer", "customer_hidden"): _("Back to pointer mode: the customer's page was hidden."),
 }
+
+
+def mode_message(mode: str, by: str) -> str:
+    """Who changed the mode and what it means, in the active language."""
+    message = MODE_MESSAGES.get((mode, by))
+    return str(message) if message else gettext("Now in %(mode)s mode.") % {"mode": mode}
 
 
 async def announce_mode(session_id: int, mode: str, by: str) -> None:
@@ -55,7 +69,7 @@ async def announce_mode(session_id: int, mode: str, by: str) -> None:
         "type": "mode.changed",
         "mode": mode,
         "by": by,
-        "message": MODE_MESSAGES.get((mode, by), f"Now in {mode} mode."),
+        "message": mode_message(mode, by),
     }
     await layer.group_send(customer_group(session_id), event)
     await layer.group_send(agent_group(session_id), event)
@@ -65,7 +79,7 @@ def ended_event(reason: str) -> dict:
     return {
         "type": "session.ended",
         "reason": reason,
-        "message": END_MESSAGES.get(reason, "The co-browse session ended."),
+        "message": end_message(reason),
     }
 
 

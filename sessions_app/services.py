@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from policies.models import PolicyVersion, PrivacyAlert, Site
 from policies.selectors import policy_for_site
@@ -33,16 +34,25 @@ from sessions_app.models import (
     is_agent,
     normalize_code,
 )
+from webhooks.events import INTERACTION_ACCEPTED, INTERACTION_ENDED, INTERACTION_STARTED
+from webhooks.services import webhooks_enqueue_interaction
 
 log = logging.getLogger("cobrowse.sessions")
 Status = CobrowseSession.Status
 
 
 def _not_found() -> ServiceError:
+    minutes = settings.COBROWSE_WAITING_TIMEOUT // 60
     return ServiceError(
         "session_not_found",
-        "No live co-browse session has this ID. Check the digits with the customer; "
-        f"IDs expire after {settings.COBROWSE_WAITING_TIMEOUT // 60} minutes without an agent.",
+        ngettext(
+            "No live co-browse session has this ID. Check the digits with the customer; IDs "
+            "expire after %(count)s minute without an agent.",
+            "No live co-browse session has this ID. Check the digits with the customer; IDs "
+            "expire after %(count)s minutes without an agent.",
+            minutes,
+        )
+        % {"count": minutes},
         close_code=4404,
         http_status=404,
     )
@@ -65,8 +75,10 @@ def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
         log.warning("session refused on site %s: %s live sessions", site.pk, cap)
         raise ServiceError(
             "site_busy",
-            "Co-browsing is at capacity for this site right now; please try again in a few "
-            "minutes.",
+            gettext(
+                "Co-browsing is at capacity for this site right now; please try again in a few "
+                "minutes."
+            ),
             http_status=429,
         )
     token = secrets.token_urlsafe(32)
@@ -97,7 +109,9 @@ def session_create(*, site: Site, url: str = "") -> tuple[CobrowseSession, str]:
             return session, token
         except IntegrityError:
             continue  # the code collided with a live one: draw again
-    raise ServiceError("no_code", "Could not allocate a session ID; try again.", http_status=503)
+    raise ServiceError(
+        "no_code", gettext("Could not allocate a session ID; try again."), http_status=503
+    )
 
 
 def session_expire_stale(*, now=None) -> int:
@@ -167,14 +181,14 @@ def _join(*, agent, code: str) -> CobrowseSession:
     if not is_agent(agent):
         raise ServiceError(
             "not_an_agent",
-            "Only members of the Agents group can join co-browse sessions.",
+            gettext("Only members of the Agents group can join co-browse sessions."),
             close_code=4403,
             http_status=403,
         )
     code = normalize_code(code)
     if len(code) != 9:
         raise ServiceError(
-            "bad_code", "A session ID has 9 digits, like 123 456 789.", close_code=4400
+            "bad_code", gettext("A session ID has 9 digits, like 123 456 789."), close_code=4400
         )
     session = (
         CobrowseSession.objects.select_for_update(of=("self",))
@@ -196,14 +210,16 @@ def _join(*, agent, code: str) -> CobrowseSession:
     if session.agent_id is None and owner is not None and owner != agent.pk:
         raise ServiceError(
             "session_reserved",
-            "This co-browse session belongs to another agent's chat.",
+            gettext("This co-browse session belongs to another agent's chat."),
             close_code=4409,
             http_status=409,
         )
     if session.agent_id is not None:
         raise ServiceError(
             "session_taken",
-            "Another agent is already in this session; co-browse has one agent per session.",
+            gettext(
+                "Another agent is already in this session; co-browse has one agent per session."
+            ),
             close_code=4409,
             http_status=409,
         )
@@ -211,8 +227,11 @@ def _join(*, agent, code: str) -> CobrowseSession:
     if current is not None:
         raise ServiceError(
             "agent_busy",
-            f"You already have a live co-browse session ({current.code_display}). "
-            "Exit it before joining another.",
+            gettext(
+                "You already have a live co-browse session (%(code)s). Exit it before joining "
+                "another."
+            )
+            % {"code": current.code_display},
             close_code=4409,
             http_status=409,
         )
@@ -226,7 +245,7 @@ def _join(*, agent, code: str) -> CobrowseSession:
         # A concurrent join won the race; the constraints keep the invariant.
         raise ServiceError(
             "session_taken",
-            "Another agent joined this session a moment ago.",
+            gettext("Another agent joined this session a moment ago."),
             close_code=4409,
             http_status=409,
         ) from None
@@ -255,14 +274,14 @@ def session_customer_connect(
     if session is None or not session.is_live or _end_if_expired(session):
         raise ServiceError(
             "session_not_found",
-            "This co-browse session has ended or expired.",
+            gettext("This co-browse session has ended or expired."),
             close_code=4404,
             http_status=404,
         )
     if not session.site.allows_origin(origin):
         raise ServiceError(
             "foreign_origin",
-            "This page is not on the site the session was started on.",
+            gettext("This page is not on the site the session was started on."),
             close_code=4403,
             http_status=403,
         )
@@ -433,18 +452,25 @@ def session_write_requested(*, session_id: int, agent_id: int) -> None:
     audit_append(session_id=session_id, kind=AuditKind.WRITE_REQUESTED, actor=agent_actor(agent_id))
 
 
+def session_write_denied(*, session_id: int) -> None:
+    """The customer said no to write mode (an approval is recorded as the mode change)."""
+    audit_append(session_id=session_id, kind=AuditKind.WRITE_DENIED, actor="customer")
+
+
 # Interactions: chats and calls
 
 
 def chat_start(*, site: Site, name: str = "") -> tuple[Interaction, str]:
     """A customer opens a chat on the site: queued until an agent accepts it."""
     token = secrets.token_urlsafe(32)
-    interaction = Interaction.objects.create(
-        channel=Interaction.Channel.CHAT,
-        site=site,
-        customer_name=(name or "Website visitor").strip()[:100],
-        customer_token_hash=hash_token(token),
-    )
+    with transaction.atomic():
+        interaction = Interaction.objects.create(
+            channel=Interaction.Channel.CHAT,
+            site=site,
+            customer_name=(name or "Website visitor").strip()[:100],
+            customer_token_hash=hash_token(token),
+        )
+        webhooks_enqueue_interaction(interaction=interaction, event=INTERACTION_STARTED)
     log.info("chat %s started on site %s", interaction.pk, site.pk)
     return interaction, token
 
@@ -472,11 +498,13 @@ def chat_post(
     """Store a message once (a resend with the same client id returns the stored one)."""
     text = text.strip()
     if not text:
-        raise ServiceError("empty_message", "Type a message first.")
+        raise ServiceError("empty_message", gettext("Type a message first."))
     if len(text) > 2000:
-        raise ServiceError("too_long", "Messages are at most 2,000 characters; split it up.")
+        raise ServiceError(
+            "too_long", gettext("Messages are at most 2,000 characters; split it up.")
+        )
     if not interaction.is_live:
-        raise ServiceError("chat_ended", "This chat has ended.", close_code=4000)
+        raise ServiceError("chat_ended", gettext("This chat has ended."), close_code=4000)
     client_id = client_id[:64]
     if client_id:
         existing = ChatMessage.objects.filter(interaction=interaction, client_id=client_id).first()
@@ -499,7 +527,7 @@ def chat_post(
 @transaction.atomic
 def interaction_accept(*, agent, interaction_id: int) -> Interaction:
     if not is_agent(agent):
-        raise ServiceError("not_an_agent", "Only agents accept chats.", http_status=403)
+        raise ServiceError("not_an_agent", gettext("Only agents accept chats."), http_status=403)
     interaction = (
         # of=self: PostgreSQL cannot lock the nullable side of the outer join to the agent.
         Interaction.objects.select_for_update(of=("self",))
@@ -509,16 +537,19 @@ def interaction_accept(*, agent, interaction_id: int) -> Interaction:
     )
     if interaction is None or not interaction.is_live:
         raise ServiceError(
-            "chat_not_found", "This chat has ended or does not exist.", http_status=404
+            "chat_not_found", gettext("This chat has ended or does not exist."), http_status=404
         )
     if interaction.agent_id == agent.pk:
         return interaction
     if interaction.agent_id is not None:
-        raise ServiceError("chat_taken", "Another agent accepted this chat.", http_status=409)
+        raise ServiceError(
+            "chat_taken", gettext("Another agent accepted this chat."), http_status=409
+        )
     interaction.agent = agent
     interaction.status = Interaction.Status.ACTIVE
     interaction.accepted_at = timezone.now()
     interaction.save(update_fields=["agent", "status", "accepted_at"])
+    webhooks_enqueue_interaction(interaction=interaction, event=INTERACTION_ACCEPTED)
     log.info("interaction %s accepted by agent %s", interaction.pk, agent.pk)
     return interaction
 
@@ -527,16 +558,20 @@ def voice_call_start(*, agent, external_id: str, customer_name: str = "") -> Int
     """A telephony integration reports a call the agent is on."""
     if not is_agent(agent):
         raise ServiceError(
-            "not_an_agent", f"{agent.get_username()} is not an agent.", http_status=400
+            "not_an_agent",
+            gettext("%(name)s is not an agent.") % {"name": agent.get_username()},
+            http_status=400,
         )
-    interaction = Interaction.objects.create(
-        channel=Interaction.Channel.VOICE,
-        status=Interaction.Status.ACTIVE,
-        agent=agent,
-        external_id=external_id[:100],
-        customer_name=(customer_name or "Caller").strip()[:100],
-        accepted_at=timezone.now(),
-    )
+    with transaction.atomic():
+        interaction = Interaction.objects.create(
+            channel=Interaction.Channel.VOICE,
+            status=Interaction.Status.ACTIVE,
+            agent=agent,
+            external_id=external_id[:100],
+            customer_name=(customer_name or "Caller").strip()[:100],
+            accepted_at=timezone.now(),
+        )
+        webhooks_enqueue_interaction(interaction=interaction, event=INTERACTION_STARTED)
     log.info("voice call %s for agent %s", interaction.pk, agent.pk)
     return interaction
 
@@ -554,6 +589,7 @@ def interaction_end(*, interaction: Interaction, by: str) -> list[int]:
         interaction.ended_at = timezone.now()
         interaction.ended_by = by[:20]
         interaction.save(update_fields=["status", "ended_at", "ended_by"])
+        webhooks_enqueue_interaction(interaction=interaction, event=INTERACTION_ENDED)
         ended = []
         for session in CobrowseSession.objects.live().filter(interaction=interaction):
             _end_audited(

@@ -2,11 +2,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from policies.selectors import all_site_origins
 from sessions_app import services
 from sessions_app.audit import staff_actor
+from sessions_app.i18n import supervisor_catalog, workspace_catalog
 from sessions_app.models import CobrowseSession, is_agent, is_supervisor
 from sessions_app.realtime import announce_end_sync
 
@@ -39,6 +41,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         {
             "current_session": current.to_dict() if current else None,
             "nav_supervisor": is_supervisor(request.user),
+            "i18n": workspace_catalog(),  # what workspace.js writes, in the page's language
         },
     )
     response["Content-Security-Policy"] = workspace_csp()
@@ -55,7 +58,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "supervisor/sessions.html",
-        {"sessions": live[:200], "nav_supervisor": True},
+        {"sessions": live[:200], "nav_supervisor": True, "i18n": supervisor_catalog()},
     )
     response["Content-Security-Policy"] = workspace_csp()
     return response
@@ -68,12 +71,15 @@ def supervisor_end(request: HttpRequest, code: str) -> HttpResponse:
         return refusal
     session = CobrowseSession.objects.by_code(code)
     if session is None:
-        messages.error(request, "That session had already ended.")
+        messages.error(request, _("That session had already ended."))
         return redirect("/supervisor/")
     reason = CobrowseSession.EndReason.ENDED_BY_STAFF
     session = services.session_end(session=session, reason=reason, by=staff_actor(request.user))
     announce_end_sync(session.pk, reason)
-    messages.success(request, f"Session {session.code_display} ended; both sides were told.")
+    messages.success(
+        request,
+        _("Session %(code)s ended; both sides were told.") % {"code": session.code_display},
+    )
     return redirect("/supervisor/")
 
 

@@ -3,7 +3,13 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import ngettext
 
-from sessions_app.models import AuditEntry, CobrowseSession, normalize_code
+from sessions_app.models import (
+    AuditEntry,
+    CobrowseSession,
+    PurgedSession,
+    format_code,
+    normalize_code,
+)
 
 
 class Command(BaseCommand):
@@ -24,7 +30,13 @@ class Command(BaseCommand):
     def handle(self, *args, session: str | None = None, every: bool = False, **options) -> None:
         if every == bool(session):
             raise CommandError("Give either a session ID or database id, or --all.")
-        sessions = self.find(session) if session else CobrowseSession.objects.order_by("pk")
+        purged = PurgedSession.objects.none()
+        if session:
+            sessions, purged = self.find(session)
+        else:
+            sessions = CobrowseSession.objects.order_by("pk")
+        for gone in purged.select_related("purge"):
+            self.report_purged(gone)
         broken = checked = 0
         for item in sessions.iterator():
             checked += 1
@@ -44,19 +56,43 @@ class Command(BaseCommand):
                 checked,
             )
             self.stdout.write(message % {"checked": checked})
+            if purged_count := PurgedSession.objects.count():
+                # Purged whole, after their chains verified: nothing of them is left to check.
+                message = ngettext(
+                    "%(gone)d session was purged by retention (manage.py purge); its chain "
+                    "verified when it was.",
+                    "%(gone)d sessions were purged by retention (manage.py purge); their chains "
+                    "verified when they were.",
+                    purged_count,
+                )
+                self.stdout.write(message % {"gone": purged_count})
 
     def find(self, value: str):
         digits = normalize_code(value)
         if len(digits) == 9:
             # Codes come back once a session has ended and its record is gone; check each.
             sessions = CobrowseSession.objects.filter(code=digits).order_by("pk")
+            purged = PurgedSession.objects.filter(code=digits)
         elif digits and digits == value.strip():
             sessions = CobrowseSession.objects.filter(pk=int(digits))
+            purged = PurgedSession.objects.filter(session_id=int(digits))
         else:
             raise CommandError(f"{value!r} is neither a 9-digit session ID nor a database id.")
-        if not sessions.exists():
+        if not sessions.exists() and not purged.exists():
             raise CommandError(f"No session has the ID or id {value!r}.")
-        return sessions
+        return sessions, purged.order_by("session_id")
+
+    def report_purged(self, gone: PurgedSession) -> None:
+        when = gone.purge.created.isoformat(timespec="seconds")
+        if gone.last_hash:
+            entries = ngettext("%(count)d entry", "%(count)d entries", gone.audit_entries)
+            head = f"{entries % {'count': gone.audit_entries}}, latest hash {gone.last_hash}"
+        else:
+            head = "no audit entries"
+        self.stdout.write(
+            f"Session {format_code(gone.code)} (id {gone.session_id}): PURGED on {when} by "
+            f"retention ({gone.purge.site_name}); its chain verified then: {head}"
+        )
 
     def verify(self, session: CobrowseSession) -> bool:
         name = f"Session {session.code_display} (id {session.pk})"

@@ -1,0 +1,1 @@
+"""Single sign-on for agents and supervisors with OpenID Connect (docs/integrations.md)."""
