@@ -330,6 +330,8 @@ import { t } from "./workspace/i18n.js";
     });
     // Every event is applied as it arrives: the socket already delivers them in order.
     replayer.startLive(Date.now() + 1e12);
+    // The mirror's frame is named for screen readers (the URL bar's own label, translated).
+    if (replayer.iframe) replayer.iframe.setAttribute("title", ui.url.getAttribute("aria-label") || "");
     replayer.on("resize", function (size) {
       resize(size.width, size.height);
     });
@@ -832,6 +834,7 @@ import { t } from "./workspace/i18n.js";
   function endView(message) {
     if (!current) return;
     current.ended = true;
+    drawCustomerPointer(); // the customer's pointer goes with the session
     clearTimeout(current.pauseTimer);
     if (current.socket && current.socket.readyState <= WebSocket.OPEN) current.socket.close(1000);
     setStatus(t("status.ended"), "ended");
