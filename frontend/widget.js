@@ -377,6 +377,7 @@ import {
         state.agent = data.agent;
         state.agentAway = false;
         setStatus("active");
+        beat(); // the agent's readout gets this page's clock at once
         notify(t("agentJoined", { agent: data.agent || t("theAgent") }), "info");
         emit("agent-joined", { agent: data.agent });
         break;
@@ -391,6 +392,9 @@ import {
         stopRecording();
         hidePointer();
         emit("agent-left", {});
+        break;
+      case "pong":
+        clock.answer(data);
         break;
       case "agent.pointer":
         showPointer(data.x, data.y);
@@ -2016,6 +2020,46 @@ import {
     setTimeout(function () {
       ring.remove();
     }, 1500);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Heartbeat: while an agent watches, a ping a second tells the agent this page is alive (or
+  // hidden), and measures how far this browser's clock is from the server's (the agent's
+  // latency readout turns the events' timestamps into lag with it).
+  // ---------------------------------------------------------------------------
+
+  var BEAT_MS = 1000;
+  var clock = {
+    offset: null, // server time minus this browser's, in ms (best of the recent samples)
+    rtt: null,
+    samples: [],
+    answer: function (pong) {
+      var now = Date.now();
+      if (typeof pong.t !== "number" || typeof pong.server !== "number") return;
+      var rtt = now - pong.t;
+      if (rtt < 0 || rtt > 60000) return;
+      clock.samples.push({ rtt: rtt, offset: pong.server - (pong.t + now) / 2 });
+      if (clock.samples.length > 10) clock.samples.shift();
+      // The sample with the shortest round trip is the least skewed by queueing.
+      var best = clock.samples.reduce(function (a, b) {
+        return b.rtt < a.rtt ? b : a;
+      });
+      clock.offset = Math.round(best.offset);
+      clock.rtt = rtt;
+    },
+  };
+
+  setInterval(beat, BEAT_MS);
+
+  function beat() {
+    if (state.status !== "active" || !transport.isOpen()) return;
+    transport.send({
+      type: "ping",
+      t: Date.now(),
+      offset: clock.offset,
+      rtt: clock.rtt,
+      hidden: document.visibilityState === "hidden",
+    });
   }
 
   // ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { Replayer } from "@rrweb/replay";
 import { watchFormState } from "./mirror/formstate.js";
 import { t } from "./workspace/i18n.js";
+import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
 
 (function () {
   "use strict";
@@ -71,6 +72,7 @@ import { t } from "./workspace/i18n.js";
     alert: document.getElementById("mirror-alert"),
     alertText: document.getElementById("mirror-alert-text"),
     customerPointer: $("customer-pointer"),
+    readout: $("latency-readout"),
   };
 
   var current = null; // { code, socket, replayer, width, height, zoom, ended }
@@ -101,7 +103,7 @@ import { t } from "./workspace/i18n.js";
     }
     showError("");
     ui.join.disabled = true;
-    current = { code: code, retries: 0, ended: false, joined: false };
+    current = { code: code, retries: 0, ended: false, joined: false, freshness: createFreshness() };
     openSocket();
   }
 
@@ -112,6 +114,7 @@ import { t } from "./workspace/i18n.js";
     session.socket = socket;
     socket.onmessage = function (message) {
       if (session !== current) return;
+      session.freshness.received(message.data.length || 0);
       var data;
       try {
         data = JSON.parse(message.data);
@@ -162,7 +165,9 @@ import { t } from "./workspace/i18n.js";
     // Typing waits a few milliseconds to be sent whole: anything else the agent does goes after it.
     if (data.type !== "input" && data.type !== "pointer") flushInputs();
     if (current && current.socket && current.socket.readyState === WebSocket.OPEN) {
-      current.socket.send(JSON.stringify(data));
+      var text = JSON.stringify(data);
+      current.socket.send(text);
+      if (data.type !== "ping") current.freshness.sent(text.length);
     }
   }
 
@@ -174,6 +179,7 @@ import { t } from "./workspace/i18n.js";
     switch (data.type) {
       case "state":
         current.joined = true;
+        send({ type: "ping", t: Date.now() }); // the clock's offset at once, not in 2 s
         current.writeEnabled = !!data.write_mode_enabled;
         current.origins = data.site_origins || [];
         ui.join.disabled = false;
@@ -190,7 +196,14 @@ import { t } from "./workspace/i18n.js";
         setBanner(data.message);
         break;
       case "events":
+        if (Array.isArray(data.events)) current.freshness.events(data.events);
         onEvents(data.events);
+        break;
+      case "pong":
+        current.freshness.pong(data);
+        break;
+      case "customer.beat":
+        current.freshness.beat(data);
         break;
       case "chunk":
         // A page larger than one WebSocket message, in order: reassemble, then apply.
@@ -855,9 +868,59 @@ import { t } from "./workspace/i18n.js";
   }
 
   function setStatus(text, kind) {
+    statusKind = kind || "";
     ui.status.textContent = text;
     ui.status.className = "chip " + (kind || "");
     ui.view.classList.toggle("paused", kind === "paused");
+  }
+
+  // ---------------------------------------------------------------------------
+  // How fresh the view is (frontend/workspace/freshness.js): a ping every 2 s measures this
+  // browser's clock against the server's; four times a second the readout is redrawn, and a
+  // live view whose customer page went silent (or hidden) says so instead of "Live".
+  // ---------------------------------------------------------------------------
+
+  var statusKind = "";
+  var PING_MS = 2000;
+
+  setInterval(function () {
+    if (current && !current.ended && current.joined) send({ type: "ping", t: Date.now() });
+  }, PING_MS);
+
+  setInterval(showFreshness, 250);
+
+  function showFreshness() {
+    var readout = ui.readout;
+    if (!readout) return;
+    if (!current || current.ended || !current.joined) {
+      readout.hidden = true;
+      return;
+    }
+    var r = current.freshness.read();
+    var parts = [r.lag === null ? t("readout.measuring") : t("readout.lag", { ms: r.lag }),
+      t("readout.bytes", { down: r.down, up: r.up })];
+    if (statusKind === "live" || statusKind === "stale") {
+      if (r.silentFor > SILENT_MS) {
+        if (statusKind !== "stale" || ui.status.dataset.why !== "silent") {
+          setStatus(t("status.silent"), "stale");
+          ui.status.dataset.why = "silent";
+        }
+        parts.unshift(t("readout.silent", { count: Math.floor(r.silentFor / 1000) }));
+      } else if (r.hidden) {
+        if (statusKind !== "stale" || ui.status.dataset.why !== "hidden") {
+          setStatus(t("status.hidden"), "stale");
+          ui.status.dataset.why = "hidden";
+        }
+        parts.unshift(t("readout.hidden"));
+      } else if (statusKind === "stale") {
+        setStatus(t("status.live"), "live");
+        delete ui.status.dataset.why;
+      }
+    }
+    readout.hidden = false;
+    readout.textContent = parts.join(" · ");
+    readout.dataset.lag = r.lag === null ? "" : String(r.lag);
+    readout.dataset.silent = String(Math.round(r.silentFor));
   }
 
   function setBanner(text) {
@@ -1148,7 +1211,12 @@ import { t } from "./workspace/i18n.js";
 
   window.CobrowseWorkspace = {
     current: function () {
-      return current && { code: current.code, ended: current.ended, firstMirrorAt: current.firstMirrorAt };
+      return current && {
+        code: current.code,
+        ended: current.ended,
+        firstMirrorAt: current.firstMirrorAt,
+        freshness: current.freshness.read(),
+      };
     },
   };
 })();

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from time import perf_counter
@@ -104,6 +105,17 @@ def chunked(text: str, size: int = 250_000) -> list[str]:
 def finite_number(value: object) -> TypeGuard[float]:
     """A JSON number a browser can take back: not a boolean, NaN or infinite."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def pong(ping: dict) -> dict:
+    """The answer to a ping: the sender's own time back (`t`) and the server's clock in ms, from
+    which a browser measures its clock's offset over the socket (NTP's way: half the round trip)."""
+    sent = ping.get("t")
+    return {
+        "type": "pong",
+        "t": sent if finite_number(sent) else None,
+        "server": round(time.time() * 1000),
+    }
 
 
 def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
@@ -397,7 +409,20 @@ class CustomerConsumer(_CobrowseSocket):
         await self.end_session(CobrowseSession.EndReason.CUSTOMER_EXIT)
 
     async def frame_ping(self, data: dict) -> None:
-        await self.send_json({"type": "pong"})
+        # The widget's heartbeat (once a second while an agent watches): the answer carries the
+        # server's clock, and the agent learns that the customer's page is alive, how far the
+        # customer's clock is from the server's and whether their tab is hidden (latency readout).
+        await self.send_json(pong(data))
+        offset, rtt = data.get("offset"), data.get("rtt")
+        await self.channel_layer.group_send(
+            agent_group(self.session_id),
+            {
+                "type": "customer.beat",
+                "offset": round(offset) if finite_number(offset) and abs(offset) < 1e12 else None,
+                "rtt": round(rtt) if finite_number(rtt) and 0 <= rtt < 600_000 else None,
+                "hidden": data.get("hidden") is True,
+            },
+        )
 
     async def frame_write_approve(self, data: dict) -> None:
         await self.answer_write_request(approve=True)
@@ -881,7 +906,7 @@ class AgentConsumer(_CobrowseSocket):
         await self.end_session(CobrowseSession.EndReason.AGENT_EXIT)
 
     async def frame_ping(self, data: dict) -> None:
-        await self.send_json({"type": "pong"})
+        await self.send_json(pong(data))
 
     async def show_pointer(self, kind: str, data: dict) -> None:
         """The agent's pointer or a click to show, in page coordinates, to the customer."""
@@ -1094,6 +1119,16 @@ class AgentConsumer(_CobrowseSocket):
 
     async def guard_refused(self, event: dict) -> None:
         self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}
+
+    async def customer_beat(self, event: dict) -> None:
+        await self.send_json(
+            {
+                "type": "customer.beat",
+                "offset": event["offset"],
+                "rtt": event["rtt"],
+                "hidden": event["hidden"],
+            }
+        )
 
     async def customer_connected(self, event: dict) -> None:
         self.customer_away = False

@@ -98,6 +98,21 @@ def workspace_catalog() -> dict[str, Any]:
         "status.live": gettext("Live"),
         "status.paused": gettext("Paused"),
         "status.ended": gettext("Ended"),
+        "status.silent": gettext("No updates"),
+        "status.hidden": gettext("Tab hidden"),
+        "readout.lag": gettext("Lag %(ms)s ms"),
+        "readout.measuring": gettext("Lag: measuring…"),
+        "readout.bytes": gettext("%(down)s KB/min in · %(up)s KB/min out"),
+        "readout.hidden": gettext("The customer's tab is hidden: what you see may be out of date."),
+        "readout.silent": plural(
+            lambda n: ngettext(
+                "Nothing from the customer's page for %(count)s second (frozen page or lost "
+                "network).",
+                "Nothing from the customer's page for %(count)s seconds (frozen page or lost "
+                "network).",
+                n,
+            )
+        ),
         "banner.ended": gettext("The session ended."),
         "banner.paused": gettext("Paused: the customer left the site."),
         "banner.offer_waits": gettext(

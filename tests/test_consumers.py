@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -423,3 +424,26 @@ async def test_a_new_page_finds_out_that_the_agent_is_gone_and_starts_the_grace_
     assert (await next_of_type(new_page, "agent.disconnected"))["grace"] == 1
     assert (await next_of_type(new_page, "ended", timeout=8))["reason"] == "agent_lost"
     assert (await reload(session)).end_reason == "agent_lost"
+
+
+async def test_pings_are_answered_with_the_servers_clock_and_the_customers_reach_the_agent(
+    site, agent, channel_layer_kind
+):
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    before = time.time() * 1000
+    await customer.send_json_to({"type": "ping", "t": 123, "offset": -3600000.4, "rtt": 12})
+    pong = await next_of_type(customer, "pong")
+    assert pong["t"] == 123 and before - 1 <= pong["server"] <= time.time() * 1000 + 1
+    beat = await next_of_type(agent_ws, "customer.beat")
+    assert beat == {"type": "customer.beat", "offset": -3600000, "rtt": 12, "hidden": False}
+    # What is not a plausible number goes as unknown, never as text or NaN.
+    await customer.send_json_to(
+        {"type": "ping", "t": "soon", "offset": "1e400", "rtt": -5, "hidden": "yes"}
+    )
+    assert (await next_of_type(customer, "pong"))["t"] is None
+    beat = await next_of_type(agent_ws, "customer.beat")
+    assert beat == {"type": "customer.beat", "offset": None, "rtt": None, "hidden": False}
+    await agent_ws.send_json_to({"type": "ping", "t": 7})
+    assert (await next_of_type(agent_ws, "pong"))["t"] == 7
+    await customer.disconnect()
+    await agent_ws.disconnect()
