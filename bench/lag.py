@@ -3,7 +3,10 @@
 Starts daphne on the real app (as the e2e tests do), opens the demo checkout as the customer and the
 workspace as agent1 in one headless Chromium, then changes the customer's DOM and timestamps each
 change where the mirror's document shows it (a MutationObserver on the sandboxed iframe's document,
-read from the workspace page). Prints medians and p99 and writes them as JSON if asked.
+read from the workspace page). Beside it, the workspace's own latency readout (data-lag of
+data-testid=latency-readout: the median of its last 9 lags, from the events' timestamps and both
+clocks' offsets measured over the sockets), read after each change. Prints medians and p99 and
+writes them as JSON if asked.
 
     .venv/bin/python bench/lag.py [--changes 200] [--bursts 20] [--json out.json]
 """
@@ -61,6 +64,7 @@ def run(changes: int, bursts: int) -> dict:
             agent.evaluate(OBSERVE)
 
             single = []
+            readout = []
             for i in range(changes):
                 label = f"change-{i}"
                 t0 = customer.evaluate(
@@ -70,6 +74,9 @@ def run(changes: int, bursts: int) -> dict:
                 )
                 agent.wait_for_function("label => window.__seen[label]", arg=label, timeout=5000)
                 single.append(agent.evaluate("label => window.__seen[label]", label) - t0)
+                shown = agent.get_by_test_id("latency-readout").get_attribute("data-lag")
+                if shown and i >= 10:  # once its window holds only these changes
+                    readout.append(int(shown))
                 customer.wait_for_timeout(20)
 
             burst = []
@@ -97,6 +104,9 @@ def run(changes: int, bursts: int) -> dict:
         "bursts": len(burst),
         "burst_of_20_median_ms": round(statistics.median(burst), 1),
         "burst_of_20_p99_ms": round(percentile(burst, 99), 1),
+        "readout_samples": len(readout),
+        "readout_median_ms": round(statistics.median(readout), 1) if readout else None,
+        "readout_p99_ms": round(percentile(readout, 99), 1) if readout else None,
     }
 
 
