@@ -4,7 +4,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +15,7 @@ from django.db import connection
 
 from cobrowse import accesslog
 from cobrowse.accesslog import StripQueryStrings, without_query
+from tests.processes import daphne_command
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,16 +100,7 @@ def test_the_daphne_command_logs_no_query_string(site):
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "cobrowse.asgi:application",
-        ],
+        daphne_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

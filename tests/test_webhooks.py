@@ -25,6 +25,7 @@ from django.utils import timezone
 from policies.guard import Alert
 from policies.models import Site
 from sessions_app import services
+from tests.processes import daphne_command, wait_until_answers
 from tests.support import free_port
 from webhooks import events, sending
 from webhooks.models import Delivery, Endpoint, retry_delay
@@ -637,34 +638,19 @@ def wait_for(check, timeout: float = 20):
 def start_daphne(env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "cobrowse.asgi:application",
-        ],
+        daphne_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/schema/", timeout=2).read()
-            return proc, base
-        except urllib.error.HTTPError:
-            return proc, base  # it answers
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("daphne did not start")
-            time.sleep(0.1)
+    try:
+        wait_until_answers(base + "/api/v1/schema/", proc, what="daphne", seconds=30)
+    except RuntimeError as error:
+        proc.kill()
+        pytest.fail(str(error))
+    return proc, base
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,12 +7,11 @@ demo command does it; tests drive it only as users and integrators would (browse
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.processes import daphne_command, stop, wait_until_answers
 from tests.support import TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +51,8 @@ class Server:
             "COBROWSE_PAUSE_TIMEOUT": "600",
             "LOG_LEVEL": "INFO",
         }
-        for name in ENV_OF_THE_RUN:
-            self.env.pop(name, None)
+        for variable in ENV_OF_THE_RUN:
+            self.env.pop(variable, None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
         if database_url:  # PostgreSQL instead of the SQLite file
@@ -82,39 +81,18 @@ class Server:
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "cobrowse.asgi:application",
-            ],
+            daphne_command(self.port),
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.customer_base + "/demo/", timeout=1).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"daphne exited; see {self.log_path}") from None
-                time.sleep(0.1)
-        raise RuntimeError("daphne did not answer within 30 s")
+        wait_until_answers(
+            self.customer_base + "/demo/", self.proc, what="daphne", seconds=30, log=self.log_path
+        )
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
 
 
 @pytest.fixture(scope="session")

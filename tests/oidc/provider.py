@@ -4,13 +4,12 @@ hold too (so that they can sign tokens of their own with the provider's key)."""
 
 import json
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.processes import stop, wait_until_answers
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,22 +58,8 @@ class OIDCProvider:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                discovery = self.issuer + "/.well-known/openid-configuration"
-                urllib.request.urlopen(discovery, timeout=1).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the provider exited; see {self.log_path}") from None
-                time.sleep(0.1)
-        raise RuntimeError("the provider did not answer within 20 s")
+        discovery = self.issuer + "/.well-known/openid-configuration"
+        wait_until_answers(discovery, self.proc, what="the provider", seconds=20, log=self.log_path)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
