@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from policies.models import Site
@@ -53,7 +54,7 @@ def _date(value: str, name: str, errors: list[str]) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors.append(f"The {name} date must look like 2025-03-31.")
+        errors.append(gettext("The %(name)s date must look like 2025-03-31.") % {"name": name})
         return None
 
 
@@ -61,29 +62,36 @@ def period_from(params) -> tuple[ReportPeriod | None, list[str]]:
     """The period and filters in the query string, or the errors that stop the report."""
     errors: list[str] = []
     today = timezone.now().date()
-    end = _date(params["to"], "“to”", errors) if params.get("to") else today
+    end = _date(params["to"], gettext("“to”"), errors) if params.get("to") else today
     start = (
-        _date(params["from"], "“from”", errors)
+        _date(params["from"], gettext("“from”"), errors)
         if params.get("from")
         else (end or today) - timedelta(days=DEFAULT_DAYS - 1)
     )
-    site_id = _choice(params.get("site"), Site.objects.all(), "site", errors)
-    agent_id = _choice(params.get("agent"), get_user_model().objects.all(), "agent", errors)
+    site_id = _choice(
+        params.get("site"), Site.objects.all(), gettext("There is no such site."), errors
+    )
+    agent_id = _choice(
+        params.get("agent"),
+        get_user_model().objects.all(),
+        gettext("There is no such agent."),
+        errors,
+    )
     if start and end:
         if start > end:
-            errors.append("The “from” date is after the “to” date.")
+            errors.append(gettext("The “from” date is after the “to” date."))
         elif (end - start).days + 1 > MAX_DAYS:
-            errors.append(f"Choose at most {MAX_DAYS} days.")
+            errors.append(gettext("Choose at most %(days)s days.") % {"days": MAX_DAYS})
     if errors or start is None or end is None:
         return None, errors
     return ReportPeriod(start=start, end=end, site_id=site_id, agent_id=agent_id), []
 
 
-def _choice(value: str | None, rows, name: str, errors: list[str]) -> int | None:
+def _choice(value: str | None, rows, unknown: str, errors: list[str]) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not rows.filter(pk=int(value)).exists():
-        errors.append(f"There is no such {name}.")
+        errors.append(unknown)
         return None
     return int(value)
 
@@ -243,7 +251,7 @@ def report_context(report: Report) -> dict:
     return {
         "unanswered": unanswered,
         "days_newest_first": days[::-1],
-        "total": shown(total, "All"),
+        "total": shown(total, gettext("All")),
         "wait_buckets": report.wait_buckets,
         "duration_buckets": report.duration_buckets,
         "sessions_chart": day_chart(
@@ -251,32 +259,34 @@ def report_context(report: Report) -> dict:
                 (
                     day,
                     [
-                        (s.joined, "bar-a", "joined by an agent"),
-                        (s.never_joined, "bar-b", "never joined"),
+                        (s.joined, "bar-a", gettext("joined by an agent")),
+                        (s.never_joined, "bar-b", gettext("never joined")),
                     ],
                 )
                 for day, s in days
             ],
-            title="Sessions started per day",
+            title=gettext("Sessions started per day"),
         ),
-        "wait_chart": row_chart(report.wait_buckets, title="Time from start to join", **NARROW),
+        "wait_chart": row_chart(
+            report.wait_buckets, title=gettext("Time from start to join"), **NARROW
+        ),
         "duration_chart": row_chart(
-            report.duration_buckets, title="Duration, join to end", **NARROW
+            report.duration_buckets, title=gettext("Duration, join to end"), **NARROW
         ),
         "write_chart": row_chart(
             [
-                ("Requests", total.write_requests),
-                ("Approved", total.approvals),
-                ("Denied", total.denials),
-                ("Unanswered", unanswered),
+                (gettext("Requests"), total.write_requests),
+                (gettext("Approved"), total.approvals),
+                (gettext("Denied"), total.denials),
+                (gettext("Unanswered"), unanswered),
             ],
-            title="Write mode",
+            title=gettext("Write mode"),
             css="bar-c",
             **NARROW,
         ),
         "alerts_chart": day_chart(
-            [(day, [(s.privacy_alerts, "bar-d", "privacy alerts")]) for day, s in days],
-            title="Privacy alerts per day",
+            [(day, [(s.privacy_alerts, "bar-d", gettext("privacy alerts"))]) for day, s in days],
+            title=gettext("Privacy alerts per day"),
             width=NARROW["width"],
         ),
         "breakdowns": [
@@ -284,14 +294,14 @@ def report_context(report: Report) -> dict:
                 "id": "site",
                 "rows": [shown(stats, name) for name, stats in sites],
                 "chart": row_chart(
-                    [(name, s.sessions) for name, s in sites], title="Sessions by site"
+                    [(name, s.sessions) for name, s in sites], title=gettext("Sessions by site")
                 ),
             },
             {
                 "id": "agent",
                 "rows": [shown(stats, name) for name, stats in agents],
                 "chart": row_chart(
-                    [(name, s.sessions) for name, s in agents], title="Sessions by agent"
+                    [(name, s.sessions) for name, s in agents], title=gettext("Sessions by agent")
                 ),
             },
         ],
@@ -307,7 +317,9 @@ def reports(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         table = request.GET.get("table", "")
         if table not in CSV_TABLES:
-            errors.append(f"Choose a table: {', '.join(CSV_TABLES)}.")
+            errors.append(
+                gettext("Choose a table: %(tables)s.") % {"tables": ", ".join(CSV_TABLES)}
+            )
         if errors or period is None:
             return HttpResponse("\n".join(errors) + "\n", status=400, content_type="text/plain")
         return csv_response(period, table)
@@ -341,7 +353,7 @@ def _presets(params) -> list[tuple[str, str]]:
             kept.pop(name, None)
         kept["from"] = (today - timedelta(days=days - 1)).isoformat()
         kept["to"] = today.isoformat()
-        presets.append((f"Last {days} days", kept.urlencode()))
+        presets.append((gettext("Last %(days)s days") % {"days": days}, kept.urlencode()))
     return presets
 
 

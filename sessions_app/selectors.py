@@ -8,28 +8,30 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils.translation import gettext, gettext_noop
 
 from policies.models import PrivacyAlert, Site
 from sessions_app.models import AuditEntry, CobrowseSession
 
 Kind = AuditEntry.Kind
 
-# Histogram buckets: (upper bound in seconds, label); the last one has no upper bound.
+# Histogram buckets: (upper bound in seconds, label); the last one has no upper bound. The labels
+# with words are translated when shown.
 WAIT_BUCKETS = [
-    (10, "under 10 s"),
+    (10, gettext_noop("under 10 s")),
     (30, "10–30 s"),
     (60, "30–60 s"),
     (120, "1–2 min"),
     (300, "2–5 min"),
-    (None, "5 min or more"),
+    (None, gettext_noop("5 min or more")),
 ]
 DURATION_BUCKETS = [
-    (60, "under 1 min"),
+    (60, gettext_noop("under 1 min")),
     (300, "1–5 min"),
     (900, "5–15 min"),
     (1800, "15–30 min"),
     (3600, "30–60 min"),
-    (None, "1 h or more"),
+    (None, gettext_noop("1 h or more")),
 ]
 
 
@@ -119,12 +121,12 @@ class Report:
 
     @property
     def wait_buckets(self) -> list[tuple[str, int]]:
-        labels = [label for _, label in WAIT_BUCKETS]
+        labels = [gettext(label) for _, label in WAIT_BUCKETS]
         return list(zip(labels, bucket_counts(self.total.waits, WAIT_BUCKETS), strict=True))
 
     @property
     def duration_buckets(self) -> list[tuple[str, int]]:
-        labels = [label for _, label in DURATION_BUCKETS]
+        labels = [gettext(label) for _, label in DURATION_BUCKETS]
         return list(zip(labels, bucket_counts(self.total.durations, DURATION_BUCKETS), strict=True))
 
     def site_name(self, site_id: int) -> str:

@@ -329,3 +329,14 @@ def test_write_mode_events_and_alerts_of_a_period_are_read_through_indexes():
 def test_the_reports_command_line_checks_pass():
     # The migrations hold every index the models name (no model change left unmigrated).
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_charts_errors_and_buckets_speak_the_supervisors_language(supervisor, site, agent):
+    session_with(site, agent, wait=5, duration=30)
+    page = logged_in(supervisor).get("/reports/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    for german in ("Gestartete Sitzungen pro Tag", "unter 10 s", "Letzte 7 Tage"):
+        assert german in page
+    assert "Sessions started per day" not in page
+    wrong = logged_in(supervisor).get("/reports/?from=2026-13-01", HTTP_ACCEPT_LANGUAGE="fr")
+    assert wrong.status_code == 400
+    assert "doit avoir la forme 2025-03-31" in wrong.content.decode()
