@@ -11,6 +11,7 @@ import { record } from "@rrweb/record";
 import { createPolicy, MASK_ATTR, RESTRICT_ATTR } from "./widget/policy.js";
 import { createFormState } from "./widget/formstate.js";
 import { createPointerTrail } from "./widget/pointer.js";
+import { createAnnotations } from "./widget/annotations.js";
 import { createTranslator, pickLanguage } from "./widget/i18n.js";
 import {
   attach as attachNatives,
@@ -403,6 +404,15 @@ import {
         showPointer(data.x, data.y);
         clickCircle(data.x, data.y);
         break;
+      case "agent.annotate":
+        if (annotations) annotations.stroke(data.points);
+        break;
+      case "agent.annotate.clear":
+        if (annotations) annotations.clear();
+        break;
+      case "agent.spotlight":
+        if (annotations) annotations.spotlight(data.id);
+        break;
       case "ended":
         lastError = endedText(data.reason, data.message);
         finish(lastError);
@@ -516,6 +526,7 @@ import {
   function stopRecording() {
     if (stopFn) stopFn();
     stopFn = null;
+    if (annotations) annotations.reset();
     pointerTrail.reset();
     buffer = [];
     clearTimeout(flushTimer);
@@ -1299,6 +1310,7 @@ import {
   // ---------------------------------------------------------------------------
 
   var ui = {};
+  var annotations = null;
 
   var STYLE = [
     ":host{all:initial;position:fixed;top:0;left:0;width:0;height:0;z-index:2147483647}",
@@ -1357,6 +1369,14 @@ import {
     ".field{flex:1;border:1px solid #c5cbd6;border-radius:8px;padding:9px 10px;font-size:14px;width:100%}",
     ".chat .launch{padding:9px 14px}",
     "[hidden]{display:none!important}",
+    ".ink{position:fixed;left:0;top:0;width:100vw;height:100vh;pointer-events:none;overflow:visible}",
+    ".ink polyline{fill:none;stroke:#e53935;stroke-width:4;stroke-linecap:round;stroke-linejoin:round;",
+    "opacity:.9;transition:opacity 1s}.ink polyline.fade{opacity:0}",
+    ".spot{position:fixed;border:3px solid #f59e0b;border-radius:8px;pointer-events:none;",
+    "box-shadow:0 0 0 3px rgba(245,158,11,.35)}",
+    ".spot-arrow{position:fixed;width:32px;height:32px;border-radius:50%;background:#b45309;color:#fff;",
+    "font:700 20px/32px system-ui,sans-serif;text-align:center;pointer-events:none}",
+    ".ink-bar{margin-top:6px}.ink-toggle{padding:4px 10px}",
     "@media (max-width:480px){.dock{bottom:12px}.panel,.chat{max-width:calc(100vw - 24px)}",
     ".log{height:140px}.code{font-size:26px}}",
     ".sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
@@ -1467,12 +1487,27 @@ import {
       if (state.mode === "write") transport.send({ type: "mode.pointer" });
     });
 
+    // The agent's drawings (frontend/widget/annotations.js): the customer can hide them.
+    ui.hideInk = el("button", {
+      class: "toggle ink-toggle",
+      type: "button",
+      "aria-pressed": "false",
+      "data-testid": "cobrowse-hide-drawings",
+      text: t("hideDrawings"),
+    });
+    ui.hideInk.addEventListener("click", function () {
+      annotations.setHidden(!annotations.isHidden());
+      ui.hideInk.setAttribute("aria-pressed", String(annotations.isHidden()));
+      ui.hideInk.textContent = annotations.isHidden() ? t("showDrawings") : t("hideDrawings");
+    });
+
     ui.panel = el("div", { class: "panel", role: "dialog", "aria-label": t("panel") }, [
       el("div", { class: "label", text: t("sessionIdLabel") }),
       ui.code,
       ui.codeSpoken,
       ui.hint,
       el("div", { class: "bar" }, [ui.status, ui.toggle, ui.exit]),
+      el("div", { class: "bar ink-bar" }, [ui.hideInk]),
     ]);
 
     ui.dialogText = el("p", { class: "hint" });
@@ -1573,6 +1608,11 @@ import {
     });
     root.appendChild(ui.dock);
     root.appendChild(ui.announcer);
+    annotations = createAnnotations({
+      root: root,
+      getNode: function (id) { return stopFn ? record.mirror.getNode(id) : null; },
+      isMasked: function (element) { return !policy || isMasked(element); },
+    });
     root.appendChild(ui.pointer);
     ui.notice = el("div", {
       class: "notice",
@@ -1612,6 +1652,7 @@ import {
     ui.codeSpoken.textContent = spokenCode(state.codeDisplay || "");
     var writing = state.status === "active" && state.mode === "write";
     ui.toggle.hidden = !(state.status === "active" && state.writeEnabled);
+    ui.hideInk.parentNode.hidden = state.status !== "active";
     ui.toggle.disabled = !writing;
     ui.toggle.setAttribute("aria-checked", String(writing));
     ui.toggle.textContent = writing ? t("toggleOn") : t("toggleOff");

@@ -73,6 +73,9 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
     alertText: document.getElementById("mirror-alert-text"),
     customerPointer: $("customer-pointer"),
     readout: $("latency-readout"),
+    annotate: $("annotate-toggle"),
+    annotateClear: $("annotate-clear"),
+    spotlight: $("spotlight-toggle"),
   };
 
   var current = null; // { code, socket, replayer, width, height, zoom, ended }
@@ -364,6 +367,7 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
     });
     current.customerPointer = null;
     drawCustomerPointer();
+    strokes.slice().forEach(removeStroke); // drawings belong to the page they were made on
   }
 
   // ---------------------------------------------------------------------------
@@ -494,6 +498,17 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
     if (!current || current.ended) return;
     var point = pagePoint(event);
     var target = targetAt(point);
+    if (tool === "draw") return; // a stroke, not a click
+    if (tool === "spot") {
+      // Spotlight: the customer's page outlines what the agent picked, never masked content.
+      if (target && target.refusal) {
+        showAlert(point, target.refusal);
+        return;
+      }
+      if (target && target.id) send({ type: "spotlight", id: target.id });
+      setTool(null);
+      return;
+    }
     if (target && target.refusal) {
       showAlert(point, target.refusal);
       return; // clicks on restricted and masked elements do nothing
@@ -504,6 +519,109 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
     send(click);
     ring(point);
   });
+
+  // ---------------------------------------------------------------------------
+  // Draw and spotlight: strokes drawn over the mirror go to the customer's page in page
+  // coordinates (so they stay on the content when either side scrolls) and fade on both sides;
+  // a spotlight outlines one element there. Neither acts on the page: pointer mode allows them.
+  // ---------------------------------------------------------------------------
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var MAX_STROKE_POINTS = 400;
+  var STROKE_FADE_MS = 3500;
+  var STROKE_GONE_MS = 4500;
+  var tool = null; // null | "draw" | "spot"
+  var strokes = []; // { line, points (page coordinates) }
+  var drawing = null;
+  var ink = document.createElementNS(SVG_NS, "svg");
+  ink.setAttribute("class", "mirror-ink");
+  ink.setAttribute("aria-hidden", "true");
+  ink.setAttribute("data-testid", "mirror-drawings");
+  ui.overlay.appendChild(ink);
+
+  function setTool(name) {
+    tool = tool === name ? null : name;
+    ui.annotate.setAttribute("aria-pressed", String(tool === "draw"));
+    ui.spotlight.setAttribute("aria-pressed", String(tool === "spot"));
+    ui.overlay.classList.toggle("drawing", tool === "draw");
+    ui.overlay.classList.toggle("picking", tool === "spot");
+  }
+
+  ui.annotate.addEventListener("click", function () {
+    setTool("draw");
+  });
+  ui.spotlight.addEventListener("click", function () {
+    setTool("spot");
+  });
+  ui.annotateClear.addEventListener("click", function () {
+    strokes.slice().forEach(removeStroke);
+    send({ type: "annotate.clear" });
+  });
+
+  function placeStroke(stroke) {
+    var win = mirrorWindow();
+    var sx = win ? win.scrollX : 0;
+    var sy = win ? win.scrollY : 0;
+    stroke.line.setAttribute("points", stroke.points.map(function (p) {
+      return p[0] - sx + "," + (p[1] - sy);
+    }).join(" "));
+  }
+
+  function removeStroke(stroke) {
+    stroke.line.remove();
+    strokes = strokes.filter(function (s) {
+      return s !== stroke;
+    });
+  }
+
+  ui.overlay.addEventListener("pointerdown", function (event) {
+    if (tool !== "draw" || !current || current.ended || event.button !== 0) return;
+    event.preventDefault();
+    ui.overlay.setPointerCapture(event.pointerId);
+    var at = onPage(pagePoint(event));
+    drawing = { line: document.createElementNS(SVG_NS, "polyline"), points: [[at.x, at.y]] };
+    ink.appendChild(drawing.line);
+    placeStroke(drawing);
+  });
+
+  ui.overlay.addEventListener("pointermove", function (event) {
+    if (!drawing) return;
+    var at = onPage(pagePoint(event));
+    var last = drawing.points[drawing.points.length - 1];
+    if (Math.abs(at.x - last[0]) + Math.abs(at.y - last[1]) < 2) return;
+    drawing.points.push([at.x, at.y]);
+    placeStroke(drawing);
+  });
+
+  function endStroke() {
+    var stroke = drawing;
+    drawing = null;
+    if (!stroke) return;
+    if (stroke.points.length < 2) {
+      stroke.line.remove();
+      return;
+    }
+    // A long stroke is thinned to what one frame may carry, keeping its ends.
+    var points = stroke.points;
+    if (points.length > MAX_STROKE_POINTS) {
+      var step = points.length / (MAX_STROKE_POINTS - 1);
+      var thin = [];
+      for (var i = 0; i < MAX_STROKE_POINTS - 1; i++) thin.push(points[Math.floor(i * step)]);
+      thin.push(points[points.length - 1]);
+      points = thin;
+    }
+    send({ type: "annotate", points: points });
+    strokes.push(stroke);
+    setTimeout(function () {
+      stroke.line.setAttribute("class", "fade");
+    }, STROKE_FADE_MS);
+    setTimeout(function () {
+      removeStroke(stroke);
+    }, STROKE_GONE_MS);
+  }
+
+  ui.overlay.addEventListener("pointerup", endStroke);
+  ui.overlay.addEventListener("pointercancel", endStroke);
 
   // ---------------------------------------------------------------------------
   // Both pointers and scrolling. Pointer mode: the agent scrolls their own view (the wheel over
@@ -544,6 +662,7 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
   // move with the page under them.
   function onMirrorScroll() {
     drawCustomerPointer();
+    strokes.forEach(placeStroke);
     if (current && current.agentPointer) queuePointer(current.agentPointer);
   }
 

@@ -48,7 +48,7 @@ log = logging.getLogger("cobrowse.consumers")
 
 FULL_SNAPSHOT = 2  # rrweb EventType.FullSnapshot
 META = 4  # rrweb EventType.Meta
-NODE_COMMANDS = ("click", "input", "focus", "scroll")  # commands that name a node id
+NODE_COMMANDS = ("click", "input", "focus", "scroll", "spotlight")  # frames that name a node id
 FRAME_TYPE = re.compile(r"[a-z]+(\.[a-z]+)*")  # "events", "write.approve": a frame_* method name
 CLOSE_ENDED = 4000
 CLOSE_SUPERSEDED = 4001
@@ -105,6 +105,9 @@ def chunked(text: str, size: int = 250_000) -> list[str]:
 def finite_number(value: object) -> TypeGuard[float]:
     """A JSON number a browser can take back: not a boolean, NaN or infinite."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+MAX_STROKE_POINTS = 400  # one drawn stroke; the workspace thins longer ones
 
 
 def pong(ping: dict) -> dict:
@@ -418,6 +421,7 @@ class CustomerConsumer(_CobrowseSocket):
             agent_group(self.session_id),
             {
                 "type": "customer.beat",
+                "t": data["t"] if finite_number(data.get("t")) else None,
                 "offset": round(offset) if finite_number(offset) and abs(offset) < 1e12 else None,
                 "rtt": round(rtt) if finite_number(rtt) and 0 <= rtt < 600_000 else None,
                 "hidden": data.get("hidden") is True,
@@ -843,7 +847,7 @@ class AgentConsumer(_CobrowseSocket):
                 await self.send_error("bad_frame", "A node 'id' is an integer.")
                 return
             if self.refused_ids is None and (
-                kind == "click" or self.mode == CobrowseSession.Mode.WRITE
+                kind in ("click", "spotlight") or self.mode == CobrowseSession.Mode.WRITE
             ):
                 await self.send_error(
                     "not_ready",
@@ -907,6 +911,46 @@ class AgentConsumer(_CobrowseSocket):
 
     async def frame_ping(self, data: dict) -> None:
         await self.send_json(pong(data))
+
+    # Drawing and spotlight: they point, they do not act on the page, so pointer mode allows them.
+
+    async def frame_annotate(self, data: dict) -> None:
+        """One stroke the agent drew over the mirror, in page coordinates, for the customer."""
+        points = data.get("points")
+        if (
+            not isinstance(points, list)
+            or not 2 <= len(points) <= MAX_STROKE_POINTS
+            or not all(
+                isinstance(p, list) and len(p) == 2 and finite_number(p[0]) and finite_number(p[1])
+                for p in points
+            )
+        ):
+            await self.send_error(
+                "bad_frame",
+                f"An annotate frame has 'points': 2 to {MAX_STROKE_POINTS} [x, y] number pairs.",
+            )
+            return
+        stroke = [[round(float(x), 1), round(float(y), 1)] for x, y in points]
+        await self.to_customer({"type": "agent.annotate", "points": stroke})
+
+    async def frame_annotate_clear(self, data: dict) -> None:
+        await self.to_customer({"type": "agent.annotate.clear"})
+
+    async def frame_spotlight(self, data: dict) -> None:
+        target = data.get("id")
+        if not isinstance(target, int) or isinstance(target, bool):
+            await self.send_error(
+                "bad_frame", "A spotlight frame names a node by its integer 'id'."
+            )
+            return
+        await self.to_customer({"type": "agent.spotlight", "id": target})
+
+    async def to_customer(self, frame: dict) -> None:
+        metrics.relayed_to_customer(frame["type"].removeprefix("agent."))
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "agent.pointer", "text": json.dumps(frame, separators=(",", ":"))},
+        )
 
     async def show_pointer(self, kind: str, data: dict) -> None:
         """The agent's pointer or a click to show, in page coordinates, to the customer."""
@@ -1124,6 +1168,7 @@ class AgentConsumer(_CobrowseSocket):
         await self.send_json(
             {
                 "type": "customer.beat",
+                "t": event.get("t"),
                 "offset": event["offset"],
                 "rtt": event["rtt"],
                 "hidden": event["hidden"],

@@ -435,15 +435,48 @@ async def test_pings_are_answered_with_the_servers_clock_and_the_customers_reach
     pong = await next_of_type(customer, "pong")
     assert pong["t"] == 123 and before - 1 <= pong["server"] <= time.time() * 1000 + 1
     beat = await next_of_type(agent_ws, "customer.beat")
-    assert beat == {"type": "customer.beat", "offset": -3600000, "rtt": 12, "hidden": False}
+    assert beat == {
+        "type": "customer.beat",
+        "t": 123,
+        "offset": -3600000,
+        "rtt": 12,
+        "hidden": False,
+    }
     # What is not a plausible number goes as unknown, never as text or NaN.
     await customer.send_json_to(
         {"type": "ping", "t": "soon", "offset": "1e400", "rtt": -5, "hidden": "yes"}
     )
     assert (await next_of_type(customer, "pong"))["t"] is None
     beat = await next_of_type(agent_ws, "customer.beat")
-    assert beat == {"type": "customer.beat", "offset": None, "rtt": None, "hidden": False}
+    assert beat == {
+        "type": "customer.beat",
+        "t": None,
+        "offset": None,
+        "rtt": None,
+        "hidden": False,
+    }
     await agent_ws.send_json_to({"type": "ping", "t": 7})
     assert (await next_of_type(agent_ws, "pong"))["t"] == 7
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
+async def test_strokes_and_spotlights_reach_the_customer_in_pointer_mode_and_bad_ones_do_not(
+    site, agent, channel_layer_kind
+):
+    _, _, customer, agent_ws = await connected_pair(site, agent)
+    await agent_ws.send_json_to({"type": "annotate", "points": [[1.04, 2], [30, 40.55]]})
+    stroke = await next_of_type(customer, "agent.annotate")
+    assert stroke == {"type": "agent.annotate", "points": [[1.0, 2.0], [30.0, 40.5]]}
+    for points in ([[1, 2]], [[1, "2"], [3, 4]], [[1, 2, 3], [4, 5]], [[0, 0]] * 401, "1,2 3,4"):
+        await agent_ws.send_json_to({"type": "annotate", "points": points})
+        assert (await next_of_type(agent_ws, "error"))["code"] == "bad_frame"
+    await agent_ws.send_json_to({"type": "annotate.clear"})
+    assert (await next_of_type(customer, "agent.annotate.clear")) == {
+        "type": "agent.annotate.clear"
+    }
+    # A spotlight before the guard has said what is masked is refused: fail closed.
+    await agent_ws.send_json_to({"type": "spotlight", "id": 12})
+    assert (await next_of_type(agent_ws, "error"))["code"] == "not_ready"
     await customer.disconnect()
     await agent_ws.disconnect()

@@ -37,6 +37,8 @@ export var CATALOGS = {
       "{agent} asks for write mode: they could type and click on this page with you. " +
       "Private fields stay hidden and locked.",
     allow: "Allow",
+    hideDrawings: "Hide the agent's drawings",
+    showDrawings: "Show the agent's drawings",
     unavailable: "Co-browse is not available on this page.",
     answerShortcut: "Press Alt+Shift+C to answer.",
     deny: "Deny",
@@ -116,6 +118,8 @@ export var CATALOGS = {
       "{agent} bittet um den Schreibmodus: Er könnte auf dieser Seite mit Ihnen tippen und klicken. " +
       "Private Felder bleiben verborgen und gesperrt.",
     allow: "Erlauben",
+    hideDrawings: "Zeichnungen des Mitarbeiters ausblenden",
+    showDrawings: "Zeichnungen des Mitarbeiters einblenden",
     unavailable: "Co-Browsing ist auf dieser Seite nicht verfügbar.",
     answerShortcut: "Drücken Sie Alt+Umschalt+C, um zu antworten.",
     deny: "Ablehnen",
@@ -198,6 +202,8 @@ export var CATALOGS = {
       "{agent} demande le mode écriture : il pourrait écrire et cliquer sur cette page avec vous. " +
       "Les champs privés restent masqués et verrouillés.",
     allow: "Autoriser",
+    hideDrawings: "Masquer les dessins du conseiller",
+    showDrawings: "Afficher les dessins du conseiller",
     unavailable: "Le co-browsing n'est pas disponible sur cette page.",
     answerShortcut: "Appuyez sur Alt+Maj+C pour répondre.",
     deny: "Refuser",
@@ -280,6 +286,8 @@ export var CATALOGS = {
       "{agent} solicita el modo escritura: podría escribir y hacer clic en esta página con usted. " +
       "Los campos privados siguen ocultos y bloqueados.",
     allow: "Permitir",
+    hideDrawings: "Ocultar los dibujos del agente",
+    showDrawings: "Mostrar los dibujos del agente",
     unavailable: "La co-navegación no está disponible en esta página.",
     answerShortcut: "Pulse Alt+Mayús+C para responder.",
     deny: "Rechazar",

@@ -6,7 +6,7 @@
  * local time, a pong with the server's: offset = server - midpoint of the round trip, the sample
  * with the shortest round trip kept); the customer's widget sends its offset with each heartbeat.
  * An event's lag is then (now + agent offset) - (event timestamp + customer offset): no clock is
- * assumed to agree with another. The customer's heartbeat comes once a second while an agent
+ * assumed to agree with another. Heartbeats, which carry the time they were sent, are samples too. The customer's heartbeat comes once a second while an agent
  * watches; nothing for SILENT_MS means a frozen page or a lost network.
  */
 
@@ -23,6 +23,12 @@ export function createFreshness(now) {
   var hidden = false;
   var received = []; // [time, bytes]
   var sent = [];
+
+  function sample(timestamp) {
+    if (agentOffset === null || customerOffset === null) return;
+    lags.push(Math.max(0, now() + agentOffset - (timestamp + customerOffset)));
+    if (lags.length > 9) lags.shift();
+  }
 
   function bytesPerMinute(list) {
     var cutoff = now() - WINDOW_MS;
@@ -49,6 +55,8 @@ export function createFreshness(now) {
       lastHeard = now();
       hidden = data.hidden === true;
       if (typeof data.offset === "number") customerOffset = data.offset;
+      // A heartbeat is a sample too: an idle page still shows how fast it would reach the agent.
+      if (typeof data.t === "number") sample(data.t);
     },
     received: function (bytes) {
       received.push([now(), bytes]);
@@ -64,9 +72,7 @@ export function createFreshness(now) {
       for (var i = 0; i < events.length; i++) {
         if (typeof events[i].timestamp === "number") latest = Math.max(latest, events[i].timestamp);
       }
-      if (!latest || agentOffset === null || customerOffset === null) return;
-      lags.push(Math.max(0, now() + agentOffset - (latest + customerOffset)));
-      if (lags.length > 9) lags.shift();
+      if (latest) sample(latest);
     },
     // Starting over (a new session, or the customer's page came back): nothing stale is kept.
     reset: function () {

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.axe import checked_count, serious_findings
-from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse, widget
+from tests.e2e.helpers import eventually, join, login, mirror, screenshot, start_cobrowse, widget
 from tests.e2e.test_write_mode import ask_for_write_mode
 
 pytestmark = pytest.mark.e2e
@@ -80,8 +80,8 @@ def test_a_keyboard_alone_runs_a_session_and_the_request_never_takes_focus(
     expect(customer.locator("#name")).to_have_value("Grace Hopper")  # no key went astray
     assert customer.evaluate("document.activeElement.id") == "name"
     expect(w.get_by_test_id("cobrowse-deny-write")).to_be_visible()
-    assert "asks for write mode" in w.evaluate(ANNOUNCER)
-    assert "Alt+Shift+C" in w.evaluate(ANNOUNCER)
+    said = eventually(lambda: w.evaluate(ANNOUNCER), lambda text: "asks for write mode" in text)
+    assert "Alt+Shift+C" in said
     # Answering by keyboard: to the request, Tab to Allow, Enter; focus lands on the switch.
     customer.keyboard.press("Alt+Shift+C")
     assert w.evaluate(FOCUSED) == "cobrowse-deny-write"
