@@ -142,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def log_message(self, format, *args) -> None:
-        pass  # one line per event is printed instead
+        """Silent: the receiver prints one line per event instead of one per request."""
 
 
 def main() -> None:

@@ -72,7 +72,8 @@ async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_
         (13, "restricted field"),
         (10, "masked field"),
     ]:
-        for kind in ("click", "input"):
+        # A spotlight points at a node without acting on it: masked ones are refused all the same.
+        for kind in ("click", "input", "spotlight"):
             await agent_ws.send_json_to({"type": kind, "id": node_id, "x": 1, "y": 1, "text": "x"})
             error = await agent_ws.receive_json_from()
             assert error["code"] == "restricted" and what in error["message"]
@@ -81,6 +82,8 @@ async def test_the_agent_cannot_act_on_restricted_or_masked_nodes_even_over_the_
     assert (await agent_ws.receive_json_from())["code"] == "wrong_mode"
     await agent_ws.send_json_to({"type": "click", "id": 14, "x": 5, "y": 5})
     assert (await customer.receive_json_from())["type"] == "agent.click"
+    await agent_ws.send_json_to({"type": "spotlight", "id": 14})
+    assert await customer.receive_json_from() == {"type": "agent.spotlight", "id": 14}
     assert await customer.receive_nothing(timeout=0.2)
     await customer.disconnect()
     await agent_ws.disconnect()

@@ -80,7 +80,7 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> Result:
         try:
             response = answer.read(500).decode("utf-8", "replace")
         except (OSError, http.client.HTTPException):
-            pass  # the status line decides; the body is only shown in the admin
+            response = "(the body could not be read)"  # the status line decides
         if 300 <= status < 400:
             error = "redirects are not followed"
         elif not 200 <= status < 300:

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.e2e.helpers import join, login, mirror, start_cobrowse, widget
 from tests.processes import daphne_command, stop, wait_until_answers
 from tests.support import TEST_SECRET_KEY, free_port
 
@@ -139,3 +141,22 @@ def agent_page(browser, request):
 @pytest.fixture
 def second_agent_page(browser, request):
     yield from _context(browser, request, "agent2")
+
+
+@pytest.fixture
+def live(server, customer, agent_page):
+    """A live session on the checkout, agent1 joined (test modules with other needs define their
+    own `live`). A short window, so that the checkout's lower half is below the customer's fold."""
+    customer.set_viewport_size({"width": 1000, "height": 480})
+    code = start_cobrowse(customer, server.customer_base + "/demo/checkout/")
+    login(agent_page, server.agent_base, "agent1")
+    join(agent_page, code)
+    expect(mirror(agent_page).locator("#name")).to_be_visible()
+    expect(agent_page.locator("#session-status")).to_have_text("Live")
+    yield code
+    # The agent has one live session at a time: end this one for the next test (from the
+    # customer's side, since a test may have closed the agent's tab).
+    exit_button = widget(customer).get_by_test_id("cobrowse-exit")
+    if exit_button.is_visible():
+        exit_button.click()
+        expect(exit_button).to_be_hidden()

@@ -6,11 +6,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import (
     eventually,
-    join,
-    login,
     mirror,
     screenshot,
-    start_cobrowse,
     widget,
 )
 from tests.e2e.test_write_mode import approve
@@ -65,24 +62,6 @@ def mirror_scroll(agent_page) -> float:
 
 def center(box: dict) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-@pytest.fixture
-def live(server, customer, agent_page):
-    # A short window, so that the checkout's lower half is below the customer's fold.
-    customer.set_viewport_size({"width": 1000, "height": 480})
-    code = start_cobrowse(customer, server.customer_base + "/demo/checkout/")
-    login(agent_page, server.agent_base, "agent1")
-    join(agent_page, code)
-    expect(mirror(agent_page).locator("#name")).to_be_visible()
-    expect(agent_page.locator("#session-status")).to_have_text("Live")
-    yield code
-    # The agent has one live session at a time: end this one for the next test (from the
-    # customer's side, since a test may have closed the agent's tab).
-    exit_button = widget(customer).get_by_test_id("cobrowse-exit")
-    if exit_button.is_visible():
-        exit_button.click()
-        expect(exit_button).to_be_hidden()
 
 
 # 1. Tabs ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ never outlines masked content."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import eventually, join, login, mirror, screenshot, start_cobrowse, widget
+from tests.e2e.helpers import eventually, mirror, screenshot, widget
 from tests.e2e.test_agent_view import center
 
 pytestmark = pytest.mark.e2e
@@ -20,21 +20,6 @@ STROKE_BOX = """host => {
   const b = line.getBoundingClientRect();
   return {left: b.left, top: b.top, right: b.right, bottom: b.bottom};
 }"""
-
-
-@pytest.fixture
-def live(server, customer, agent_page):
-    customer.set_viewport_size({"width": 1000, "height": 480})
-    code = start_cobrowse(customer, server.customer_base + "/demo/checkout/")
-    login(agent_page, server.agent_base, "agent1")
-    join(agent_page, code)
-    expect(mirror(agent_page).locator("#name")).to_be_visible()
-    expect(agent_page.locator("#session-status")).to_have_text("Live")
-    yield code
-    exit_button = widget(customer).get_by_test_id("cobrowse-exit")
-    if exit_button.is_visible():
-        exit_button.click()
-        expect(agent_page.locator("#session-status")).to_have_text("Ended")
 
 
 def draw_across(agent_page, selector: str) -> None:

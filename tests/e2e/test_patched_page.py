@@ -32,6 +32,12 @@ def test_a_page_that_patches_the_dom_and_its_globals_is_co_browsed_and_masked(
     )
     assert customer.evaluate("JSON.stringify({a: 1})") == "{}"
 
+    # Everything the agent's browser receives, to prove the card number never crosses the wire.
+    received: list[str] = []
+    agent_page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))),
+    )
     w = widget(customer)
     w.get_by_test_id("cobrowse-start").click()
     code_shown = w.get_by_test_id("cobrowse-session-id")
@@ -50,6 +56,7 @@ def test_a_page_that_patches_the_dom_and_its_globals_is_co_browsed_and_masked(
     masked = view.locator("#card-number").input_value()
     assert masked and set(masked) == {"*"}
     assert "4111" not in agent_page.content() and "4111" not in masked
+    assert received and not [frame for frame in received if "4111" in frame.replace(" ", "")]
     screenshot(request, customer=customer, agent=agent_page)
     w.get_by_test_id("cobrowse-exit").click()
     expect(agent_page.locator("#session-status")).to_have_text("Ended")
