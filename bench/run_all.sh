@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmark in sequence, each with a hard time limit. Results go to bench/out/.
-#   bench/run_all.sh            (about 20 minutes in all on the 2-core machine)
+#   bench/run_all.sh            (about 30 minutes in all on the 2-core machine)
 # Everything binds 127.0.0.1 only; relay.py starts and stops its own daphne/redis processes.
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +27,8 @@ run() {  # run LIMIT_SECONDS NAME CMD...
 run 300 lag   $PY bench/lag.py --changes 200 --bursts 20 --json "$OUT/lag.json"
 run 300 guard $PY bench/guard.py
 run 600 snapshot $PY bench/snapshot.py --repeat 5 --json "$OUT/snapshot.json"
+run 300 hostile $PY bench/hostile.py --seconds 6 --json "$OUT/hostile.json"
+run 480 traffic $PY bench/traffic.py --minutes 5 --json "$OUT/traffic.json"
 run 780 relay $PY bench/relay.py --sessions 100,250,500,1000 --seconds 10 --search --snapshot \
   --profile 250 --budget 600 --json "$OUT/relay.json"
 exit $status

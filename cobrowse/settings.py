@@ -301,6 +301,13 @@ COBROWSE_WRITE_GRACE = envint("COBROWSE_WRITE_GRACE", "5")
 COBROWSE_AGENT_GRACE = envint("COBROWSE_AGENT_GRACE", "120")
 COBROWSE_MAX_FRAME_BYTES = envint("COBROWSE_MAX_FRAME_BYTES", "1048576", minimum=1)
 COBROWSE_MAX_SNAPSHOT_BYTES = envint("COBROWSE_MAX_SNAPSHOT_BYTES", "33554432", minimum=1)
+# Frames over COBROWSE_INLINE_FRAME_BYTES, and every full snapshot, are parsed and guarded in
+# COBROWSE_GUARD_WORKERS worker processes, never on the event loop (0: in a thread, as one process).
+COBROWSE_INLINE_FRAME_BYTES = envint("COBROWSE_INLINE_FRAME_BYTES", "131072", minimum=1024)
+COBROWSE_GUARD_WORKERS = envint("COBROWSE_GUARD_WORKERS", "2")
+# Guard time (CPU seconds, in workers or not) one customer page may use per minute; a page over it
+# reaches the agent as "too large to share" until its budget has refilled. 0: no limit.
+COBROWSE_GUARD_SECONDS_PER_MINUTE = envint("COBROWSE_GUARD_SECONDS_PER_MINUTE", "15")
 # Abuse limits. Wrong session IDs an agent, or an address, may try within the window before every
 # join from them is refused until the window has passed (0: no limit).
 COBROWSE_JOIN_FAILURES_PER_AGENT = envint("COBROWSE_JOIN_FAILURES_PER_AGENT", "10")

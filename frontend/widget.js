@@ -27,6 +27,7 @@ import {
   stringify,
   usable,
 } from "./widget/natives.js";
+import { canDeflate, COMPRESS_MIN, deflate } from "./deflate.js";
 
 (function () {
   "use strict";
@@ -291,6 +292,23 @@ import {
       };
     }
 
+    function deliver(payload) {
+      if (socket && socket.readyState === SOCKET_OPEN) socket.send(payload);
+      else queue.push(payload);
+    }
+
+    // Frames go in the order they were made: while a large one is being deflated, later ones
+    // wait for it (frontend/deflate.js).
+    var pending = null;
+
+    function after(work) {
+      var mine = (pending || Promise.resolve()).then(work);
+      pending = mine;
+      mine.then(function () {
+        if (pending === mine) pending = null;
+      });
+    }
+
     return {
       open: open,
       isOpen: function () {
@@ -298,8 +316,19 @@ import {
       },
       send: function (data) {
         var text = typeof data === "string" ? data : stringify(data);
-        if (socket && socket.readyState === SOCKET_OPEN) socket.send(text);
-        else queue.push(text);
+        if (!pending) deliver(text);
+        else after(function () { deliver(text); });
+      },
+      // A large frame: deflated into one binary message when the browser can and it fits,
+      // else `fallback()`'s text frames (chunks).
+      sendLarge: function (text, fallback) {
+        var made = deflate(text);
+        after(function () {
+          return made.then(function (bytes) {
+            if (bytes && bytes.length <= MAX_FRAME_BYTES) deliver(bytes);
+            else fallback().forEach(deliver);
+          });
+        });
       },
       close: function () {
         stopped = true;
@@ -561,11 +590,13 @@ import {
     var frameSeq = seq;
     seq += 1;
     buffer = [];
-    if (text.length <= config.chunkSize) {
+    if (text.length < COMPRESS_MIN || (!canDeflate() && text.length <= config.chunkSize)) {
       transport.send(text);
       return;
     }
-    sendChunks(text, frameSeq);
+    transport.sendLarge(text, function () {
+      return text.length <= config.chunkSize ? [text] : chunks(text, frameSeq);
+    });
   }
 
   // daphne refuses WebSocket messages over 1 MiB: send large frames in chunks, each checked in
@@ -573,7 +604,8 @@ import {
   var MAX_FRAME_BYTES = 1000000;
   var encoder = new TextEncoder();
 
-  function sendChunks(text, frameSeq) {
+  function chunks(text, frameSeq) {
+    var frames = [];
     var start = 0;
     var part = 0;
     while (start < text.length) {
@@ -593,10 +625,11 @@ import {
         if (encoder.encode(frame).length <= MAX_FRAME_BYTES || size < 1024) break;
         size = Math.floor(size / 2);
       }
-      transport.send(frame);
+      frames.push(frame);
       start = end;
       part += 1;
     }
+    return frames;
   }
 
   // Drop the widget's own element from snapshots and from everything that refers to it,

@@ -4,6 +4,7 @@
  * Server data arrives through json_script; nothing from the network is written with innerHTML.
  */
 import { Replayer } from "@rrweb/replay";
+import { inflate } from "./deflate.js";
 import { watchFormState } from "./mirror/formstate.js";
 import { t } from "./workspace/i18n.js";
 import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
@@ -115,16 +116,33 @@ import { createFreshness, SILENT_MS } from "./workspace/freshness.js";
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/agent/" + session.code + "/");
     session.socket = socket;
+    // Large page frames arrive deflated, as binary messages (frontend/deflate.js); frames are
+    // handled in the order they came, so a text frame waits for an earlier binary one.
+    socket.binaryType = "arraybuffer";
+    var inOrder = Promise.resolve();
     socket.onmessage = function (message) {
       if (session !== current) return;
-      session.freshness.received(message.data.length || 0);
-      var data;
-      try {
-        data = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      onFrame(data);
+      var binary = typeof message.data !== "string";
+      session.freshness.received(binary ? message.data.byteLength : message.data.length || 0);
+      var text = binary ? null : message.data;
+      inOrder = inOrder
+        .then(function () {
+          return binary ? inflate(message.data) : text;
+        })
+        .then(function (whole) {
+          if (session !== current) return;
+          var data;
+          try {
+            data = JSON.parse(whole);
+          } catch {
+            return;
+          }
+          onFrame(data);
+        })
+        .catch(function () {
+          // A frame that does not inflate: the page is asked for again.
+          if (session === current) send({ type: "snapshot.request" });
+        });
     };
     socket.onopen = function () {
       session.retries = 0;

@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import time
+import zlib
 from collections.abc import Mapping
 from datetime import timedelta
 from time import perf_counter
@@ -25,12 +26,13 @@ from prometheus_client import Gauge, Histogram
 
 from cobrowse import metrics
 from policies.guard import PrivacyGuard
+from policies.guard_pool import DEFLATE_MIN, FrameResult, load_state, pool
 from policies.models import origin_of
 from policies.urls import clean_url
 from sessions_app import services
 from sessions_app.audit import typed_length
 from sessions_app.i18n import activate_for_socket, refusal_reason
-from sessions_app.limits import FrameRate
+from sessions_app.limits import FrameRate, GuardBudget
 from sessions_app.loop import ReaderLoopMixin
 from sessions_app.models import CobrowseSession
 from sessions_app.realtime import (
@@ -42,7 +44,7 @@ from sessions_app.realtime import (
     mode_message,
 )
 from sessions_app.services import ServiceError
-from sessions_app.stream import ChunkError, PageStream, Verdict
+from sessions_app.stream import ChunkError, PageStream, Verdict, parse_chunk
 
 log = logging.getLogger("cobrowse.consumers")
 
@@ -66,6 +68,9 @@ SOCKET_ROLES = {
 AGENT_PROBE_TIMEOUT = 1.0
 
 
+# Full snapshots (and frames too large to parse here) per customer socket: a second on average,
+# up to 10 at once (a single-page app changing routes quickly).
+SNAPSHOTS_PER_SECOND, SNAPSHOT_BURST = 2.0, 10
 MAX_WS_BYTES = 1_000_000  # daphne refuses WebSocket messages over 1 MiB, both ways
 
 # Embedded mode (one process, in-memory layer): the agent sockets of each session in this process.
@@ -230,7 +235,10 @@ class _SessionSocket(AsyncWebsocketConsumer):
             return None
         try:
             data = json.loads(text_data)
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+        except RecursionError:
+            self.too_deep(text_data)
+            return None
+        except ValueError:  # not JSON
             self.soon(self.send_error("bad_json", "The frame is not valid JSON."))
             return None
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
@@ -239,6 +247,10 @@ class _SessionSocket(AsyncWebsocketConsumer):
             )
             return None
         return data
+
+    def too_deep(self, text: str) -> None:
+        """A frame nested deeper than the event loop's thread parses."""
+        self.soon(self.send_error("bad_json", "The frame is not valid JSON."))
 
     async def dispatch_frame(self, data: dict) -> None:
         """Hand a parsed browser frame to its `frame_<type>` method (dots become underscores),
@@ -288,6 +300,7 @@ class CustomerConsumer(_CobrowseSocket):
     """The widget on the customer's page. Authorised by its token, not by the session code."""
 
     expiry_task: asyncio.Task | None = None
+    snapshots: FrameRate | None = None
     agent_lost_task: asyncio.Task | None = None
     agent_gone = False  # told the widget the agent's connection dropped; cleared by a join
 
@@ -305,6 +318,8 @@ class CustomerConsumer(_CobrowseSocket):
         self.session_id = session.pk
         self.agent_present = session.agent_id is not None
         self.stream = PageStream(max_bytes=settings.COBROWSE_MAX_SNAPSHOT_BYTES)
+        self.budget = GuardBudget(settings.COBROWSE_GUARD_SECONDS_PER_MINUTE)
+        self.over_budget = False
         self.page_url = session.current_url
         self.guard = PrivacyGuard(
             await database_sync_to_async(services.session_policy)(
@@ -320,6 +335,8 @@ class CustomerConsumer(_CobrowseSocket):
         self.audit: list[dict] = []
         self.audit_task: asyncio.Task | None = None
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
+        # The guard's workers are ready before the page's first snapshot (policies/guard_pool.py).
+        self.soon(pool(settings.COBROWSE_GUARD_WORKERS).start())
         await self.accept()
         await self.send_json(
             {
@@ -398,6 +415,22 @@ class CustomerConsumer(_CobrowseSocket):
         if self.over_rate():
             # A dropped events frame leaves a sequence gap: the next one asks for a snapshot.
             return
+        if bytes_data is not None:
+            # A deflated frame (frontend/deflate.js). One that inflates past the inline limit is
+            # inflated, parsed and guarded in a worker; smaller ones here, like text frames.
+            if not self.agent_present:
+                return  # nothing of the page is relayed before an agent joins: not inflated
+            text_data = await self.inflated(bytes_data)
+            if text_data is None:
+                await self.large_frame(bytes_data)
+                return
+        if text_data is not None and len(text_data) > settings.COBROWSE_INLINE_FRAME_BYTES:
+            chunk = parse_chunk(text_data)  # one string to scan, whatever its size
+            if chunk is not None:
+                await self.frame_chunk(chunk)
+            else:
+                await self.large_frame(text_data)
+            return
         data = self.parse(text_data)
         if data is None:
             return
@@ -405,6 +438,74 @@ class CustomerConsumer(_CobrowseSocket):
             await self.frame_events(data, text_data or "")  # relayed as the text it came in
         else:
             await self.dispatch_frame(data)
+
+    async def inflated(self, data: bytes) -> str | None:
+        """The text of a small deflated frame, or None when it inflates past
+        COBROWSE_INLINE_FRAME_BYTES (a worker inflates those, never past the page limit) or is
+        not deflated UTF-8 (the worker says so)."""
+        try:
+            raw, over = inflate_at_most(data, settings.COBROWSE_INLINE_FRAME_BYTES)
+            return None if over else raw.decode("utf-8")
+        except (zlib.error, UnicodeDecodeError):
+            return None
+
+    def too_deep(self, text: str) -> None:
+        # A deep page (a long chain of nested elements): parsed in a worker, which recurses
+        # further (policies/guard_pool.py), instead of being refused here.
+        self.soon(self.large_frame(text))
+
+    async def large_frame(self, text: str | bytes) -> None:
+        """A frame too large to parse on the event loop (policies/guard_pool.py): parsed, and if
+        it holds a full snapshot guarded, in a worker process."""
+        if not self.agent_present:
+            return  # nothing of the page is relayed before an agent joins: not even parsed
+        if not await self.within_budget(has_snapshot=True):
+            return
+        # A new page's rules apply to its snapshot: its meta event is read from the frame's head.
+        meta = peek_meta(text)
+        if meta is not None and not self.snapshot_allowed():
+            return
+        href = await self.enter_page(meta) if meta is not None else None
+        result = await self.guard_in_worker(text, href)
+        if result is None:
+            return
+        if result.kind == "too_large":
+            await self.send_error(
+                "snapshot_too_large",
+                gettext("The page is too large to share (COBROWSE_MAX_SNAPSHOT_BYTES)."),
+            )
+            await self.request_snapshot("too_large")
+        elif result.kind == "bad_binary":
+            await self.send_error("bad_frame", "A binary frame is deflated UTF-8 JSON (zlib).")
+            await self.request_snapshot("bad_frame")
+        elif result.kind == "too_deep":
+            await self.send_error("page_too_deep", gettext(PAGE_TOO_DEEP))
+            await self.to_agents({"type": "guard.over", "why": "too_deep"})
+        elif result.kind in ("bad_json", "bad_frame"):
+            await self.send_error(
+                result.kind,
+                "The frame is not valid JSON."
+                if result.kind == "bad_json"
+                else "A frame is a JSON object with a string 'type'.",
+            )
+        elif result.kind == "chunk":
+            await self.frame_chunk(result.fields)
+        elif result.kind != "events":
+            await self.dispatch_frame(result.fields)
+        elif result.seq is None:
+            await self.send_error(
+                "bad_frame", "An events frame has an integer 'seq' and a list 'events'."
+            )
+        else:
+            verdict = self.stream.frame(result.seq, has_snapshot=result.has_snapshot)
+            if verdict is Verdict.GAP:
+                await self.request_snapshot("gap")
+            elif verdict is Verdict.RELAY and not result.has_snapshot:
+                # Changes are guarded with the page knowledge held here, on the event loop:
+                # this many at once are not. A fresh snapshot (guarded in a worker) replaces them.
+                await self.request_snapshot("large_change")
+            elif verdict is Verdict.RELAY and (meta is not None or self.snapshot_allowed()):
+                await self.relay_snapshot(result)
 
     # Browser frames, by type (dispatch_frame)
 
@@ -508,25 +609,127 @@ class CustomerConsumer(_CobrowseSocket):
             return
         if verdict is Verdict.WAIT:
             return  # the agent cannot apply changes to a page it has not seen
-        rewritten = False
+        if not await self.within_budget(has_snapshot=has_snapshot):
+            return
+        if has_snapshot and not self.snapshot_allowed():
+            return
         if has_snapshot:
-            rewritten = await self.record_page(events)
+            # Whole pages are guarded in a worker process (policies/guard_pool.py).
+            href = await self.enter_page(next((e for e in events if is_meta(e)), None))
+            result = await self.guard_in_worker(text, href)
+            if result is not None:
+                await self.relay_snapshot(result)
+            return
         # Second line of defence: re-apply the policy; re-encode only if something changed.
-        # Keystrokes cost a set lookup; whole pages run in a thread, off the event loop.
-        if has_snapshot or len(text) > 65536:
+        # Keystrokes cost a set lookup; larger batches of changes run in a thread.
+        started = perf_counter()
+        if len(text) > 65536:
             changed, alerts = await asyncio.to_thread(self.check_events, events, has_snapshot)
         else:
             changed, alerts = self.check_events(events, has_snapshot)
-        if changed or rewritten:
+        self.budget.spend(perf_counter() - started)
+        if changed:
             text = json.dumps(data, separators=(",", ":"))
+        await self.relay_page_frame(text, alerts, has_snapshot=False)
+
+    async def relay_page_frame(
+        self,
+        text: str | None,
+        alerts: list,
+        *,
+        has_snapshot: bool,
+        refused: list | None = None,
+        packed: bytes | None = None,
+    ) -> None:
+        """`packed`: the frame already deflated (by a guard worker), else `text` is."""
         metrics.TO_AGENT[has_snapshot].inc()
         if alerts:
             metrics.PRIVACY_ALERTS.inc(len(alerts))
             await database_sync_to_async(services.privacy_alerts_record)(
                 session_id=self.session_id, url=self.page_url, alerts=alerts
             )
-        await self.share_refused_ids()
-        await self.to_agents({"type": "relay.customer", "text": text})
+        await self.share_refused_ids(refused)
+        event: dict = {"type": "relay.customer", "text": text}
+        if packed is not None:
+            event = {"type": "relay.customer", "deflated": packed}
+        elif text is not None and len(text) >= DEFLATE_MIN:
+            # Deflated once for every agent socket, in a thread for a large page (zlib lets go
+            # of the GIL); the agent's browser inflates it (frontend/deflate.js).
+            if len(text) > 65536:
+                event["deflated"] = await asyncio.to_thread(deflated, text)
+            else:
+                event["deflated"] = deflated(text)
+            if len(event["deflated"]) <= MAX_WS_BYTES:
+                del event["text"]  # one copy through the channel layer, the small one
+        await self.to_agents(event)
+
+    async def guard_in_worker(self, payload: str | bytes, href: str | None) -> FrameResult | None:
+        """Parse and guard a frame in a worker process; None (and the frame dropped) when the
+        worker failed."""
+        try:
+            result = await pool(settings.COBROWSE_GUARD_WORKERS).run(
+                self.guard.policy,
+                self.page_url,
+                payload,
+                href,
+                settings.COBROWSE_MAX_SNAPSHOT_BYTES,
+            )
+        except Exception:
+            log.exception("the guard worker failed on a frame of session %s", self.session_id)
+            await self.send_error("guard_failed", "The server could not check this page.")
+            await self.request_snapshot("guard_failed")
+            return None
+        self.budget.spend(result.seconds)
+        metrics.GUARD[result.has_snapshot].observe(result.seconds)
+        return result
+
+    async def relay_snapshot(self, result: FrameResult) -> None:
+        """A page guarded in a worker: take over its page knowledge, then relay it as the
+        worker made it (deflated, or as text when even deflated it is over 1 MB)."""
+        guard = PrivacyGuard(self.guard.policy, page_url=self.page_url)
+        refused = await load_state(guard, result.state)
+        self.guard = guard
+        self.refused_count = -1
+        await self.relay_page_frame(
+            result.text, result.alerts, has_snapshot=True, refused=refused, packed=result.deflated
+        )
+
+    def snapshot_allowed(self) -> bool:
+        """Pages (and large frames) a customer socket may send: each costs a page record, a
+        policy lookup and a worker's time. The widget sends one per page and per request."""
+        if self.snapshots is None:
+            self.snapshots = FrameRate(SNAPSHOTS_PER_SECOND, SNAPSHOT_BURST)
+        if self.snapshots.allow():
+            return True
+        metrics.refused("customer", "rate_limited")
+        if self.snapshots.should_warn():
+            self.soon(
+                self.send_error(
+                    "rate_limited", gettext("Too many pages per second; some were dropped.")
+                )
+            )
+        # The agent's view needs a page after this: the next change asks for one.
+        self.stream.snapshot_requested()
+        return False
+
+    async def within_budget(self, *, has_snapshot: bool) -> bool:
+        """Whether this page may still use the guard (COBROWSE_GUARD_SECONDS_PER_MINUTE). Over
+        it, the agent and the customer are told once and frames are dropped until it refills;
+        then a fresh snapshot starts the view again."""
+        if self.budget.allows():
+            if not self.over_budget:
+                return True
+            self.over_budget = False
+            if not has_snapshot:
+                await self.request_snapshot("budget")
+                return False
+            return True
+        if not self.over_budget:
+            self.over_budget = True
+            metrics.refused("customer", "page_too_large")
+            await self.send_error("page_too_large", gettext(PAGE_TOO_LARGE))
+            await self.to_agents({"type": "guard.over"})
+        return False
 
     def check_events(self, events: list, has_snapshot: bool) -> tuple[bool, list]:
         started = perf_counter()
@@ -535,13 +738,15 @@ class CustomerConsumer(_CobrowseSocket):
         finally:
             metrics.GUARD[has_snapshot].observe(perf_counter() - started)
 
-    async def share_refused_ids(self) -> None:
-        """Tell the agent's consumer which node ids the agent may not act on (not its browser)."""
+    async def share_refused_ids(self, refused: list | None = None) -> None:
+        """Tell the agent's consumer which node ids the agent may not act on (not its browser).
+        `refused`: the list a guard worker already made for this page."""
         count = len(self.guard.masked) + len(self.guard.restricted)
         if count == self.refused_count:
             return
         self.refused_count = count
-        await self.to_agents({"type": "guard.refused", "ids": self.guard.refused_ids()})
+        ids = refused if refused is not None else self.guard.refused_ids()
+        await self.to_agents({"type": "guard.refused", "ids": ids})
 
     async def to_agents(self, event: dict) -> None:
         """Page frames and what the agent may not touch, in order, to the agent's sockets."""
@@ -552,6 +757,9 @@ class CustomerConsumer(_CobrowseSocket):
             await self.channel_layer.group_send(agent_group(self.session_id), event)
 
     async def frame_chunk(self, data: dict) -> None:
+        if not self.agent_present:
+            self.stream.drop_chunks()  # nothing is reassembled, let alone parsed, before a join
+            return
         text, error = self.stream.chunk(data.get("part"), data.get("last"), data.get("data"))
         if error is ChunkError.OUT_OF_ORDER:
             await self.send_error("bad_chunk", "Chunks must arrive in order, numbered from 0.")
@@ -565,6 +773,9 @@ class CustomerConsumer(_CobrowseSocket):
             return
         if text is None:
             return  # more to come
+        if len(text) > settings.COBROWSE_INLINE_FRAME_BYTES:
+            await self.large_frame(text)
+            return
         inner = self.parse(text)
         if inner is None or inner.get("type") != "events":
             await self.send_error("bad_chunk", "Reassembled chunks must form an events frame.")
@@ -575,35 +786,32 @@ class CustomerConsumer(_CobrowseSocket):
         self.stream.snapshot_requested()
         await self.send_json({"type": "snapshot.request", "reason": why})
 
-    async def record_page(self, events: list) -> bool:
-        """A new page: remember where the customer is and load that page's policy. True when the
-        page's URL in the events was rewritten (its query and fragment dropped)."""
-        rewritten = False
-        for event in events:
-            if isinstance(event, dict) and event.get("type") == META:
-                meta: dict = event["data"] if isinstance(event.get("data"), dict) else {}
-                try:
-                    url = str(meta.get("href", ""))[:2000]
-                    width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
-                except (TypeError, ValueError):
-                    break
+    async def enter_page(self, meta_event: dict | None) -> str | None:
+        """A new page: remember where the customer is and load that page's policy. Returns the
+        page's URL as the agent may see it (its query and fragment dropped), from the snapshot's
+        meta event, or None without one."""
+        href = None
+        meta = meta_event.get("data") if isinstance(meta_event, dict) else None
+        if isinstance(meta, dict):
+            try:
+                url = str(meta.get("href", ""))[:2000]
+                width, height = int(meta.get("width", 0)), int(meta.get("height", 0))
+            except (TypeError, ValueError):
+                url = None
+            if url is not None:
                 # Path only (and the parameters the site allows): never stored, logged or shown.
-                url = clean_url(url, self.guard.policy.get("kept_params") or ())
-                if meta.get("href") != url:
-                    meta["href"] = url  # the agent's URL bar shows what is stored, no more
-                    rewritten = True
-                self.page_url = url
+                href = clean_url(url, self.guard.policy.get("kept_params") or ())
+                self.page_url = href
                 await database_sync_to_async(services.session_record_page)(
-                    session_id=self.session_id, url=url, width=width, height=height
+                    session_id=self.session_id, url=href, width=width, height=height
                 )
-                break
         # The guard switches to the new page's rules before any of its events is relayed.
         policy = await database_sync_to_async(services.session_policy)(
             session_id=self.session_id, url=self.page_url
         )
         self.guard = PrivacyGuard(policy, page_url=self.page_url)
         self.refused_count = -1
-        return rewritten
+        return href
 
     # Group events
 
@@ -750,6 +958,59 @@ class CustomerConsumer(_CobrowseSocket):
             self.superseded = True
             await self.send_error("superseded", "Co-browsing continues in another tab or page.")
             await self.close(code=CLOSE_SUPERSEDED)
+
+
+def inflate_at_most(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """Inflate zlib data up to `limit` bytes: (what came out, whether there was more)."""
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(data, limit)
+    if inflater.unconsumed_tail or (len(raw) >= limit and not inflater.eof):
+        return raw, True
+    if not inflater.eof:
+        raise zlib.error("the deflate stream is cut short")
+    return raw, False
+
+
+def deflated(text: str) -> bytes:
+    return zlib.compress(text.encode(), 6)
+
+
+def is_meta(event: object) -> bool:
+    return isinstance(event, dict) and event.get("type") == META
+
+
+def peek_meta(payload: str | bytes, window: int = 8192) -> dict | None:
+    """The meta event (rrweb's first event of a page: its URL and size) of a frame too large to
+    parse here, read from the frame's head alone: at most `window` characters are looked at
+    (of a deflated frame, only that much is inflated)."""
+    if isinstance(payload, bytes):
+        try:
+            head = zlib.decompressobj().decompress(payload, window).decode("utf-8", "ignore")
+        except zlib.error:
+            return None
+    else:
+        head = payload[:window]
+    at = head.find('{"type":4,')
+    if at < 0:
+        return None
+    try:
+        event, _end = json.JSONDecoder().raw_decode(head, at)
+    except (ValueError, RecursionError):
+        return None
+    return event if is_meta(event) else None
+
+
+# The message for a page whose checks cost more than COBROWSE_GUARD_SECONDS_PER_MINUTE.
+PAGE_TOO_LARGE = gettext_noop(
+    "This page is too large to share: checking it would cost the server more than it allows "
+    "(COBROWSE_GUARD_SECONDS_PER_MINUTE). The view comes back when the page is smaller or the "
+    "minute has passed."
+)
+
+
+PAGE_TOO_DEEP = gettext_noop(
+    "This page is nested too deeply to share: its elements are more than 4,000 levels deep."
+)
 
 
 class AgentConsumer(_CobrowseSocket):
@@ -1158,8 +1419,19 @@ class AgentConsumer(_CobrowseSocket):
             log.exception("direct delivery to agent socket failed in session %s", self.session_id)
 
     async def relay_customer(self, event: dict) -> None:
+        packed = event.get("deflated")
+        if "text" not in event:
+            await self.send(bytes_data=packed)
+            return
         for frame in chunked(event["text"]):
             await self.send(text_data=frame)
+
+    async def guard_over(self, event: dict) -> None:
+        if event.get("why") == "too_deep":
+            code, message = "page_too_deep", gettext(PAGE_TOO_DEEP)
+        else:
+            code, message = "page_too_large", gettext(PAGE_TOO_LARGE)
+        await self.send_json({"type": "error", "code": code, "message": message})
 
     async def guard_refused(self, event: dict) -> None:
         self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}

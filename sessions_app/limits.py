@@ -117,3 +117,26 @@ class FrameRate:
             self.warned_at = now
             return True
         return False
+
+
+class GuardBudget:
+    """Guard CPU one customer page may use: `per_minute` seconds a minute, refilled continuously,
+    at most a minute's worth saved up. A frame is judged only while some budget is left; its cost
+    is paid after (a frame never costs more than one frame's time over the budget)."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.per_minute = per_minute
+        self.left = float(per_minute)
+        self.stamp = time.monotonic()
+
+    def allows(self) -> bool:
+        if self.per_minute <= 0:
+            return True
+        now = time.monotonic()
+        self.left = min(self.per_minute, self.left + (now - self.stamp) * self.per_minute / 60)
+        self.stamp = now
+        return self.left > 0
+
+    def spend(self, seconds: float) -> None:
+        if self.per_minute > 0:
+            self.left -= seconds

@@ -51,3 +51,19 @@ def test_chunks_past_the_size_limit_are_dropped():
     assert stream.chunk(1, True, "78901") == (None, ChunkError.TOO_LARGE)
     assert stream.chunks == [] and stream.chunk_bytes == 0
     assert stream.chunk(0, True, "fresh") == ("fresh", None)  # the next frame starts clean
+
+
+def test_a_chunk_in_the_widgets_layout_is_read_without_parsing_it_as_json():
+    import json
+
+    from sessions_app.stream import parse_chunk
+
+    frame = {"type": "chunk", "seq": 3, "part": 2, "last": True, "data": 'a "quoted" \\ \u00e9'}
+    assert parse_chunk(json.dumps(frame, separators=(",", ":"))) == frame
+    for other in (
+        json.dumps(frame),  # another layout: parsed as JSON instead
+        json.dumps(frame, separators=(",", ":")) + " ",
+        '{"type":"chunk","seq":1,"part":0,"last":false,"data":"unterminated}',
+        '{"type":"chunk","seq":1,"part":0,"last":false,"data":"x","more":[[[]]]}',
+    ):
+        assert parse_chunk(other) is None

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Route, expect
 
+from tests.e2e.helpers import text_of
+
 ADMIN = ("admin", "admin-demo-pass")
 ERROR_CODES_REFUSED = {"restricted", "refused_by_page", "wrong_mode", "foreign_url"}
 # A 1x1 transparent PNG for every routed image.
@@ -139,10 +141,6 @@ def serve(customer: Page, server, routes: Routes) -> None:
 # ---------------------------------------------------------------------------------------------
 # Every WebSocket frame both ways on both pages
 # ---------------------------------------------------------------------------------------------
-
-
-def text_of(frame) -> str:
-    return frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
 
 
 @dataclass

@@ -1,5 +1,6 @@
 import re
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,3 +58,14 @@ def eventually(read: Callable[[], object], check: Callable[[object], bool], time
         if time.monotonic() > deadline:
             raise AssertionError(f"still {value!r} after {timeout} s")
         time.sleep(0.05)
+
+
+def text_of(frame: str | bytes) -> str:
+    """A WebSocket frame's text as it travelled: a binary frame is a deflated page frame
+    (frontend/deflate.js), inflated here, so that a search for a secret sees what it carried."""
+    if isinstance(frame, str):
+        return frame
+    try:
+        return zlib.decompress(frame).decode("utf-8")
+    except zlib.error as error:
+        raise AssertionError(f"a binary frame that is not deflated JSON: {error}") from None

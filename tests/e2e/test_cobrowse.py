@@ -5,8 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.corpus import text_of
-from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse, widget
+from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse, text_of, widget
 
 pytestmark = pytest.mark.e2e
 

@@ -119,10 +119,18 @@ window.__corpusReady = true;
 RAW_OPEN = """([code]) => new Promise((resolve) => {
   const ws = new WebSocket(`ws://${location.host}/ws/agent/${code}/`);
   window.__raw = {ws, frames: []};
+  let inOrder = Promise.resolve();
   ws.onmessage = (m) => {
-    const data = JSON.parse(m.data);
-    window.__raw.frames.push(data);
-    if (data.type === 'events' && data.events.some((e) => e.type === 2)) resolve(true);
+    inOrder = inOrder.then(async () => {
+      let text = m.data;
+      if (typeof text !== 'string') {  // a deflated page frame (frontend/deflate.js)
+        const stream = m.data.stream().pipeThrough(new DecompressionStream('deflate'));
+        text = await new Response(stream).text();
+      }
+      const data = JSON.parse(text);
+      window.__raw.frames.push(data);
+      if (data.type === 'events' && data.events.some((e) => e.type === 2)) resolve(true);
+    });
   };
   setTimeout(() => resolve(false), 10000);
 })"""

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse
+from tests.e2e.helpers import join, login, mirror, screenshot, start_cobrowse, text_of
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,6 @@ SECRETS = [
     "SECRETTEXT13",  # text masked by a rule
     "SECRETIMAGE14",  # an image (its content and alt)
 ]
-
-
-def text_of(frame) -> str:
-    return frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
 
 
 def test_no_secret_reaches_the_agent_the_wire_the_database_or_the_logs(
@@ -126,7 +122,8 @@ def test_no_secret_reaches_the_agent_the_wire_the_database_or_the_logs(
             const ws = new WebSocket(`ws://${location.host}/ws/agent/${code}/`);
             const errors = [];
             ws.onmessage = (m) => {
-              const data = JSON.parse(m.data);
+              // A binary message is a deflated page frame (frontend/deflate.js).
+              const data = typeof m.data === "string" ? JSON.parse(m.data) : {type: "events"};
               if (data.type === "events" && !ws.sent) {
                 ws.sent = true;
                 for (const id of ids) {

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import join, login, mirror, screenshot, widget
+from tests.e2e.helpers import join, login, mirror, screenshot, text_of, widget
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_a_page_that_patches_the_dom_and_its_globals_is_co_browsed_and_masked(
     received: list[str] = []
     agent_page.on(
         "websocket",
-        lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))),
+        lambda ws: ws.on("framereceived", lambda payload: received.append(text_of(payload))),
     )
     w = widget(customer)
     w.get_by_test_id("cobrowse-start").click()
