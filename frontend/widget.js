@@ -302,7 +302,8 @@ import { canDeflate, COMPRESS_MIN, deflate } from "./deflate.js";
     var pending = null;
 
     function after(work) {
-      var mine = (pending || Promise.resolve()).then(work);
+      // A frame that failed is dropped (its gap asks for a snapshot); the ones after it still go.
+      var mine = (pending || Promise.resolve()).then(work).catch(function () {});
       pending = mine;
       mine.then(function () {
         if (pending === mine) pending = null;

@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from policies.guard import MASK_ATTR, RESTRICT_ATTR, Alert, Node, PrivacyGuard
+from policies.urls import clean_url
 
 # Attributes the guard reads after a snapshot besides those its selectors name (guard.rule_attrs):
 # refusals (`for`, `form`, `href`), the audit trail's description (`id`, `class`) and passwords.
@@ -116,14 +117,20 @@ def guard_frame(
     if not has_snapshot:
         result.seconds = time.process_time() - started
         return result  # a change needs the page knowledge the consumer holds
+    # Every page URL the agent will see is the path only (and the parameters the site allows):
+    # the first meta's as the consumer recorded it, any other cleaned here.
     rewritten = False
-    if href is not None:
-        for event in events:
-            if isinstance(event, dict) and event.get("type") == 4:
-                if isinstance(event.get("data"), dict) and event["data"].get("href") != href:
-                    event["data"]["href"] = href
-                    rewritten = True
-                break
+    kept = policy.get("kept_params") or ()
+    for event in events:
+        if isinstance(event, dict) and event.get("type") == 4:
+            meta = event.get("data")
+            if not isinstance(meta, dict):
+                continue
+            clean = href if href is not None else clean_url(str(meta.get("href", ""))[:2000], kept)
+            href = None  # the consumer's URL is the first meta's
+            if meta.get("href") != clean:
+                meta["href"] = clean
+                rewritten = True
     guard = PrivacyGuard(policy, page_url=page_url)
     changed, alerts = guard.check_events(events)
     relayed = json.dumps(data, separators=(",", ":")) if changed or rewritten else text

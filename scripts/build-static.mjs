@@ -23,7 +23,9 @@ const cspSafeRecorder = {
   },
 };
 
-const common = { bundle: true, format: "iife", minify: true, sourcemap: true, target: ["es2019"], legalComments: "none" };
+// COBROWSE_UNMINIFIED=1 keeps names readable for a profiler (bench/rebuild_profile.py).
+const minify = process.env.COBROWSE_UNMINIFIED !== "1";
+const common = { bundle: true, format: "iife", minify, sourcemap: true, target: ["es2019"], legalComments: "none" };
 
 await build({
   ...common,
