@@ -1,22 +1,31 @@
 """The server's privacy guard: the second line of defence.
 
 The widget masks in the customer's browser before anything is sent. The guard re-applies the same
-compiled policy to what arrives, with beautifulsoup4/soupsieve on rrweb's serialized nodes, scrubs
-anything that should have been masked and reports it (where and which rule, never the value).
+compiled policy to what arrives, on rrweb's serialized nodes, scrubs anything that should have been
+masked and reports it (where and which rule, never the value). soupsieve compiles every rule and
+says what it means; the guard matches the rules it can read itself, in one pass over the nodes
+(linear in nodes and attribute bytes, however deep or wide the page), and asks soupsieve about the
+rest, on a beautifulsoup copy of the nodes, as before.
 
 It keeps a light map of element nodes (tag, attributes, parent) so that selectors with ancestors
-(`.billing input`) match nodes added later too. Input events, the per-keystroke hot path, cost one
-set lookup.
+(`.billing input`) match nodes added later too, and what each element's ancestors tell about it
+(masks, labels, the selectors left of a combinator), so that an added subtree, a keystroke or a
+click costs no walk up the page. Input events, the per-keystroke hot path, cost a lookup or two.
 """
 
 import re
+import string
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import soupsieve
 from bs4 import BeautifulSoup, Tag
+from bs4.builder import HTMLTreeBuilder
+from soupsieve import css_types
 
 # rrweb's serialized node and event types
 DOCUMENT, DOCTYPE, ELEMENT, TEXT = 0, 1, 2, 3
@@ -55,6 +64,7 @@ SAFE_ATTRS = frozenset(
 MASK_KINDS = ("input", "text", "block")
 RESTRICT_KINDS = ("control", "field")
 LABELABLE = ("input", "select", "textarea", "button", "meter", "output", "progress")
+_CSS_WORDS = re.compile("[^ \t\r\n\f]+")  # soupsieve's split of a class attribute kept as text
 
 
 @lru_cache(maxsize=512)
@@ -102,11 +112,16 @@ class ElementIndex:
         self.features: dict[int, tuple[str, set, set, set]] = {}
         for node_id, tag in tags.items():
             name = tag.name.lower()
-            attrs = {k.lower() for k in tag.attrs}
-            ident = tag.attrs.get("id")
+            # soupsieve reads the first attribute of each name whatever its case (`Class`, `ID`).
+            values: dict[str, Any] = {}
+            for key, value in tag.attrs.items():
+                values.setdefault(key.lower(), value)
+            attrs = set(values)
+            ident = values.get("id")
             ids = {ident.lower()} if isinstance(ident, str) else set()
-            cls = tag.attrs.get("class")
-            classes = {c.lower() for c in (cls.split() if isinstance(cls, str) else cls or [])}
+            cls = values.get("class")
+            words = _CSS_WORDS.findall(cls) if isinstance(cls, str) else cls or []
+            classes = {c.lower() for c in words if isinstance(c, str)}
             self.features[node_id] = (name, ids, classes, attrs)
             self.by_tag.setdefault(name, []).append(node_id)
             for value in ids:
@@ -208,6 +223,360 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+# -- the matcher ---------------------------------------------------------------------------------
+#
+# soupsieve says what a selector means: the guard reads its compiled form (tag, ids, classes,
+# attribute patterns, :is() and :not() lists, combinators) and matches rrweb's nodes with it
+# directly, in one pass over the nodes in document order, on the same tree the guard gave soupsieve
+# (an added subtree under its chain of ancestors). What a combinator needs to know about other
+# elements travels down the pass as bits, one per selector left of a combinator (a "slot"): whether
+# the parent, an ancestor, the previous sibling or any previous sibling matches it. No element walks
+# up or back, so `form button:not([type])` costs the same on 1,000 nested buttons as on 1,000 side
+# by side. A selector with anything else (:nth-*(), :checked, :has(), :root, :empty, :lang(), :dir(),
+# namespaces, ...) is left to soupsieve, on its own, as before.
+
+# beautifulsoup splits these attributes into words, soupsieve joins them with one space again.
+_CDATA = HTMLTreeBuilder.DEFAULT_CDATA_LIST_ATTRIBUTES
+_CDATA_KEYS = frozenset(name for names in _CDATA.values() for name in names)
+_CDATA_EVERYWHERE = frozenset(_CDATA.get("*", ()))
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_COMBINATORS = {" ": 0, ">": 1, "+": 2, "~": 3}  # where each one's bits are in a context
+_NO_CONTEXT = (0, 0, 0, 0)  # (ancestors, parent, previous sibling, previous siblings)
+_MAX_NESTING = 24  # deeper :is()/:not() nesting or combinator chains are left to soupsieve
+_NO_NAMES: frozenset[str] = frozenset()
+_NO_CLASSES: frozenset[str] = frozenset()
+_NAMES: dict[str, str] = {}  # attribute name -> its ASCII lower case, shared by every guard
+_TOP = object()  # the parent of the nodes whose parent is outside the matched nodes
+
+
+def _ascii_lower(text: str) -> str:
+    """HTML compares names ASCII-case-insensitively (soupsieve's util.lower)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+# soupsieve's pattern for `[a~=word]` cannot be scanned for its word first, so on a long value the
+# regex engine tries every position, for each such rule. It matches exactly when the word is one of
+# the value's words split on CSS whitespace (the word has none): the value is split once for all.
+_CSS_SPACE = re.compile("[ \t\r\n\f]")
+_WORD_BEFORE = r"(?:(?<=^)|(?<=[ \t\r\n\f]))"
+_WORD_AFTER = r"(?=(?:[ \t\r\n\f]|\Z))"
+
+
+def _required_text(pattern) -> str | None:
+    """The word a `~=` pattern looks for, or None (another pattern, or unsure)."""
+    source = getattr(pattern, "pattern", None)
+    if not isinstance(source, str) or pattern.flags & re.IGNORECASE:
+        return None
+    if not (source.startswith(_WORD_BEFORE) and source.endswith(_WORD_AFTER)):
+        return None
+    escaped = source[len(_WORD_BEFORE) : len(source) - len(_WORD_AFTER)]
+    word = re.sub(r"\\(.)", r"\1", escaped, flags=re.DOTALL)
+    return word if word and re.escape(word) == escaped else None
+
+
+class _Unsupported(Exception):
+    """A selector the matcher does not read: soupsieve matches it."""
+
+
+class _Sel:
+    """One compound selector: what soupsieve's Selector checks on the element itself, its :is() and
+    :not() lists, and the slot of the selector left of its combinator."""
+
+    __slots__ = ("attrs", "classes", "free", "ids", "names", "rel", "subs", "tag")
+
+    def __init__(self, tag, ids, classes, attrs, subs, rel) -> None:
+        self.tag: str | None = tag
+        self.ids: tuple[str, ...] = ids
+        self.classes: tuple[str, ...] = classes
+        # (lower-case name, pattern or None, inverse, ignore case, the word of a `~=` pattern)
+        self.attrs: tuple = attrs
+        self.subs: tuple[_List, ...] = subs
+        self.rel: tuple[int, int] | None = rel  # (index in the context, slot bit)
+        # Attribute names an element must have (`[a!=b]` also matches elements without `a`).
+        self.names = frozenset(name for name, _p, inverse, _i, _r in attrs if not inverse)
+        # Whether the element alone decides (no combinator here or in its lists).
+        self.free = rel is None and all(sel is None or sel.free for sub in subs for sel in sub.sels)
+
+    def test(self, tag: str, amap: dict, ident: str, classes: frozenset, context: tuple) -> bool:
+        if self.tag is not None and self.tag != tag:
+            return False
+        for value in self.ids:
+            if value != ident:
+                return False
+        for value in self.classes:
+            if value not in classes:
+                return False
+        rel = self.rel
+        if rel is not None and not context[rel[0]] & rel[1]:
+            return False
+        for name, pattern, inverse, ignore_case, required in self.attrs:
+            item = amap.get(name)
+            if item is None:
+                if inverse:
+                    continue
+                return False
+            if pattern is None:
+                continue
+            if type(item) is str:
+                text = item
+                if name in _CDATA_KEYS and (
+                    name in _CDATA_EVERYWHERE or name in _CDATA.get(tag, ())
+                ):
+                    text = " ".join(text.split())  # split as beautifulsoup splits it
+            else:
+                text = item[0]  # spelled otherwise: beautifulsoup did not split it
+            if required is not None:
+                key = (name, ignore_case)  # the value's words, kept with the element's attributes
+                words = amap.get(key)
+                if words is None:
+                    words = amap[key] = frozenset(
+                        _CSS_SPACE.split(_ascii_lower(text) if ignore_case else text)
+                    )
+                if required not in words:
+                    return False
+                continue
+            if ignore_case:
+                text = _ascii_lower(text)
+            if pattern.search(text) is None:
+                return False
+        for sub in self.subs:
+            if not sub.test(tag, amap, ident, classes, context):
+                return False
+        return True
+
+
+class _List:
+    """A selector list, as :is() (any matches) or :not() (none matches); None never matches."""
+
+    __slots__ = ("is_not", "sels")
+
+    def __init__(self, sels: tuple, is_not: bool) -> None:
+        self.sels: tuple[_Sel | None, ...] = sels
+        self.is_not = is_not
+
+    def test(self, tag: str, amap: dict, ident: str, classes: frozenset, context: tuple) -> bool:
+        if not self.sels:
+            return False
+        for sel in self.sels:
+            if sel is not None and sel.test(tag, amap, ident, classes, context):
+                return not self.is_not
+        return self.is_not
+
+
+class _Dispatch:
+    """Compound selectors (each with the bit it sets) by what an element must have to match: an id,
+    a class, or else a tag and attribute names; the candidates of each (tag, names) are kept."""
+
+    __slots__ = ("by_class", "by_id", "rest", "shapes")
+
+    def __init__(self, targets: list[tuple[_Sel, int]]) -> None:
+        self.by_id: dict[str, list[tuple[_Sel, int]]] = {}
+        self.by_class: dict[str, list[tuple[_Sel, int]]] = {}
+        self.rest: list[tuple[_Sel, int]] = []
+        for sel, bit in targets:
+            if sel.ids:
+                self.by_id.setdefault(sel.ids[0], []).append((sel, bit))
+            elif sel.classes:
+                self.by_class.setdefault(sel.classes[0], []).append((sel, bit))
+            else:
+                self.rest.append((sel, bit))
+        self.shapes: dict[tuple, tuple[tuple[_Sel, int], ...]] = {}
+
+    def candidates(self, tag: str, names: frozenset) -> tuple[tuple[_Sel, int], ...]:
+        key = (tag, names)
+        found = self.shapes.get(key)
+        if found is None:
+            found = tuple(
+                (sel, bit)
+                for sel, bit in self.rest
+                if (sel.tag is None or sel.tag == tag) and sel.names <= names
+            )
+            if len(names) <= 32:  # a page's elements come in few shapes; odd ones are not kept
+                if len(self.shapes) >= 4096:
+                    self.shapes.clear()
+                self.shapes[key] = found
+        return found
+
+    def split(self, tag, amap, names, ident, classes) -> tuple[int, tuple[tuple[_Sel, int], ...]]:
+        """The bits an element's own attributes decide, and the candidates that need a context."""
+        found = 0
+        dependent = []
+        listed: list[Sequence[tuple[_Sel, int]]] = [self.candidates(tag, names)]
+        if ident and self.by_id:
+            listed.append(self.by_id.get(ident, ()))
+        by_class = self.by_class
+        if classes and by_class:
+            if len(classes) <= len(by_class):
+                listed += [by_class[name] for name in classes if name in by_class]
+            else:
+                listed += [targets for name, targets in by_class.items() if name in classes]
+        for targets in listed:
+            for sel, bit in targets:
+                if not sel.free:
+                    dependent.append((sel, bit))
+                elif not found & bit and sel.test(tag, amap, ident, classes, _NO_CONTEXT):
+                    found |= bit
+        return found, tuple(dependent)
+
+    def bits(self, tag, amap, names, ident, classes, context) -> int:
+        found = 0
+        for sel, bit in self.candidates(tag, names):
+            if not found & bit and sel.test(tag, amap, ident, classes, context):
+                found |= bit
+        if ident and self.by_id:
+            for sel, bit in self.by_id.get(ident, ()):
+                if not found & bit and sel.test(tag, amap, ident, classes, context):
+                    found |= bit
+        by_class = self.by_class
+        if classes and by_class:
+            # Whichever is shorter: the element's classes or the classes rules name.
+            if len(classes) <= len(by_class):
+                listed = [by_class[name] for name in classes if name in by_class]
+            else:
+                listed = [targets for name, targets in by_class.items() if name in classes]
+            for targets in listed:
+                for sel, bit in targets:
+                    if not found & bit and sel.test(tag, amap, ident, classes, context):
+                        found |= bit
+        return found
+
+
+class _Plan:
+    """A policy's rules compiled for the matcher: one bit per rule entry, one per slot, and the
+    selectors left to soupsieve (entry index, selector list)."""
+
+    def __init__(self, entries: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> None:
+        self.entries = [(family, kind, selector) for family, kind, selector, _m in entries]
+        self.slots: dict[tuple, int] = {}
+        # Entry i has bit i; slots take the bits above, so one pass of one index finds both.
+        self.entry_bits = (1 << len(entries)) - 1
+        self.next_bit = 1 << len(entries)
+        self.desc = 0  # slots of descendant combinators: carried to every descendant
+        self.sib = 0  # slots of `~`: carried to every later sibling
+        self.rel_targets: list[tuple[_Sel, int]] = []
+        self.names: set[str] = set()  # attribute names any fast selector reads
+        self.uses_classes = False
+        self.uses_ids = False
+        self.slow: list[tuple[int, str]] = []
+        targets: list[tuple[_Sel, int]] = []
+        for index, (_family, _kind, _selector, members) in enumerate(entries):
+            left = []
+            for member in members:
+                sels = self.compile_member(member)
+                if sels is None:
+                    left.append(member)
+                else:
+                    targets.extend((sel, 1 << index) for sel in sels)
+            if left:
+                self.slow.append((index, ", ".join(left)))
+        self.entry = _Dispatch(targets + self.rel_targets)  # entries and slots
+        self.rel = _Dispatch(self.rel_targets) if self.rel_targets else None  # slots alone
+        self.empty = not targets and not self.rel_targets and not self.slow
+        # Elements alike in tag and attributes (every row of a table) are read once:
+        # (tag, names, values) -> what PrivacyGuard._element() finds (not with `[data-rrid]`).
+        self.alike: dict[tuple, tuple] = {}
+        self.uses_rrid = "data-rrid" in self.names
+        # A change to one of these attributes can change what a slot knows about an element.
+        self.read_names = frozenset(
+            self.names
+            | ({"class"} if self.uses_classes else set())
+            | ({"id"} if self.uses_ids else set())
+        )
+
+    def compile_member(self, selector: str) -> list[_Sel] | None:
+        """The compound selectors of one rule, or None if soupsieve must match it."""
+        saved = (dict(self.slots), self.next_bit, self.desc, self.sib, len(self.rel_targets))
+        names, uses = set(self.names), (self.uses_classes, self.uses_ids)
+        try:
+            top = compile_selector(selector).selectors
+            found = []
+            for sel in top:
+                if sel is css_types.SelectorNull.null:
+                    continue  # what a page cannot show here (:hover, :focus): never matches
+                compiled = self.selector(sel, bool(top.is_html), 0)
+                if compiled is not None:
+                    found.append(compiled)
+            return found
+        except (_Unsupported, RecursionError, AttributeError, TypeError, IndexError):
+            # Unsupported, or another soupsieve's compiled form: soupsieve matches this one.
+            self.slots, self.next_bit, self.desc, self.sib = saved[:4]
+            del self.rel_targets[saved[4] :]
+            self.names, (self.uses_classes, self.uses_ids) = names, uses
+            return None
+
+    def selector(self, sel, html: bool, depth: int) -> _Sel | None:
+        """One soupsieve Selector (None: it can never match). `html`: inside a list soupsieve
+        matches with the `html` namespace (the lists its pseudo-classes expand to)."""
+        if depth > _MAX_NESTING or not isinstance(sel, css_types.Selector):
+            raise _Unsupported
+        if sel.flags or sel.nth or sel.contains or sel.lang:
+            raise _Unsupported
+        tag = None
+        if sel.tag is not None:
+            # Every element of the guard's soup is an HTML element without a namespace prefix.
+            prefix = sel.tag.prefix
+            if not (prefix is None or prefix == "*" or (prefix == "html" and html)):
+                return None
+            if sel.tag.name != "*":
+                tag = _ascii_lower(sel.tag.name)
+        attrs = []
+        for attribute in sel.attributes:
+            # Without namespaces soupsieve compares the name alone, whatever its prefix; in an HTML
+            # document the `type` value compares without case too (its pattern says so).
+            name = _ascii_lower(attribute.attribute)
+            self.names.add(name)
+            pattern = attribute.pattern
+            inverse, ignore_case = bool(attribute.inverse), bool(attribute.ignore_case)
+            attrs.append((name, pattern, inverse, ignore_case, _required_text(pattern)))
+        self.uses_classes = self.uses_classes or bool(sel.classes)
+        self.uses_ids = self.uses_ids or bool(sel.ids)
+        subs = tuple(self.selector_list(s, html or s.is_html, depth + 1) for s in sel.selectors)
+        rel = None
+        if sel.relation:
+            first = sel.relation[0]
+            if not isinstance(first, css_types.Selector) or first.rel_type not in _COMBINATORS:
+                raise _Unsupported  # :has() looks down or forward
+            bit = self.slot(sel.relation, first.rel_type, html or sel.relation.is_html, depth + 1)
+            rel = (_COMBINATORS[first.rel_type], bit)
+        return _Sel(tag, tuple(sel.ids), tuple(sel.classes), tuple(attrs), subs, rel)
+
+    def selector_list(self, selectors, html: bool, depth: int) -> _List:
+        sels = tuple(
+            None if s is css_types.SelectorNull.null else self.selector(s, html, depth)
+            for s in selectors.selectors
+        )
+        return _List(sels, bool(selectors.is_not))
+
+    def slot(self, relation, combinator: str, html: bool, depth: int) -> int:
+        """The bit of the selector left of a combinator, matched on every element."""
+        key = (relation, combinator, html)
+        bit = self.slots.get(key)
+        if bit is not None:
+            return bit
+        if relation.is_not:
+            raise _Unsupported
+        bit = self.next_bit
+        self.next_bit <<= 1
+        self.slots[key] = bit
+        if combinator == " ":
+            self.desc |= bit
+        elif combinator == "~":
+            self.sib |= bit
+        for member in relation.selectors:
+            if member is css_types.SelectorNull.null:
+                continue
+            compiled = self.selector(member, html, depth)
+            if compiled is not None:
+                self.rel_targets.append((compiled, bit))
+        return bit
+
+
+@lru_cache(maxsize=64)
+def _plan(entries: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> _Plan:
+    """Compiled once per policy and process: every snapshot builds a new guard with the same rules."""
+    return _Plan(entries)
+
+
 @dataclass
 class Alert:
     node_id: int
@@ -215,7 +584,7 @@ class Alert:
     selector: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     tag: str
     attrs: dict
@@ -228,7 +597,8 @@ class PrivacyGuard:
     # The page the events come from: relative links are resolved against it.
     page_url: str = ""
     elements: dict[int, Node] = field(default_factory=dict)
-    children: dict[int, list[int]] = field(default_factory=dict)  # element id -> element ids
+    # element id -> its element children's ids, in order (a dict: removing one costs no scan)
+    children: dict[int, dict[int, None]] = field(default_factory=dict)
     text_parent: dict[int, int] = field(default_factory=dict)
     documents: set[int] = field(default_factory=set)  # the page's and its frames' documents
     masked: dict[int, str] = field(default_factory=dict)  # node id -> input | text | block
@@ -240,6 +610,12 @@ class PrivacyGuard:
     # Preview and lint count matches per selector; live sessions run one selector list per
     # (family, kind), which is several times faster on large pages.
     per_selector: bool = False
+
+    # What the last check_events call cost, for a session's budget: nodes it registered, matched,
+    # walked or scrubbed (an ancestor visited to place an added subtree counts too), and the
+    # attribute names and values it read while matching, in characters.
+    last_cost: int = field(default=0, init=False)
+    last_attr_bytes: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         def valid(selectors: list[str]) -> list[str]:
@@ -274,14 +650,16 @@ class PrivacyGuard:
             ("restrict", "control", valid(restrict["control"] + in_frames("restrict", "control"))),
         ]
         self.rules = []
+        entries = []  # (family, kind, selector, the rules it joins) for the matcher
         for family, kind, selectors in groups:
             if not selectors:
                 continue
             if self.per_selector:
                 compiled = [(s, compile_selector(s)) for s in selectors]
+                entries += [(family, kind, s, (s,)) for s in selectors]
             else:
-                # One list per shape of subject (`[autocomplete~=…]`, `input[type=…]`, ...): each
-                # list is asked only about its own candidates, not every candidate of the kind.
+                # One list per shape of subject (`[autocomplete~=…]`, `input[type=…]`, ...), as
+                # soupsieve is asked about them; the matcher reads each rule of a list on its own.
                 shapes: dict = {}
                 for selector in selectors:
                     shapes.setdefault(repr(subject_keys(selector)), []).append(selector)
@@ -289,10 +667,27 @@ class PrivacyGuard:
                 for group in shapes.values():
                     joined = ", ".join(group)
                     compiled.append((joined, compile_selector(joined)))
+                    entries.append((family, kind, joined, tuple(group)))
             self.rules.append((family, kind, compiled))
         self.rule_attrs = referenced_attributes(
             [s for _f, _k, selectors in groups for s in selectors]
         )
+        self._plan = _plan(tuple(entries))
+        # Derived from the fields above, kept by the guard's own changes (_sync() rebuilds them
+        # when the fields were filled from outside, as guard_pool does).
+        self._count = 0  # len(self.elements) as the guard last left it
+        self._seq = 0
+        self._pos: dict[int, int] = {}  # element id -> when it was registered (document order)
+        self._ids: dict[str, dict[int, None]] = {}  # id attribute -> elements with it
+        self._orphans: dict[int, list[int]] = {}  # absent parent id -> elements that name it
+        # What an added subtree, a keystroke or a click needs to know about the elements above
+        # it, computed once per element until the tree changes. element id -> (the mask covering
+        # it, the nearest label at or above it, the absent id its chain of ancestors ends at):
+        self._chain: dict[int, tuple[str | None, int | None, int | None]] = {}
+        # element id -> (slots its ancestors match, slots it matches), on its chain alone:
+        self._slots: dict[int, tuple[int, int]] = {}
+        self._cost = 0
+        self._bytes = 0
 
     def stars(self, text: str) -> str:
         return stars(text, self.reveal_length)
@@ -306,6 +701,16 @@ class PrivacyGuard:
         in the same batch (they belong to the page the snapshot replaces), events naming a node
         by anything but an integer, and events that would tell which masked option was chosen.
         """
+        self._sync()
+        self._cost = len(events)
+        self._bytes = 0
+        try:
+            return self._check_events(events)
+        finally:
+            self.last_cost = self._cost
+            self.last_attr_bytes = self._bytes
+
+    def _check_events(self, events: list) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
         first_full = next(
             (
@@ -363,21 +768,100 @@ class PrivacyGuard:
         self.documents.clear()
         self.masked.clear()
         self.restricted.clear()
+        self._count = 0
+        self._pos.clear()
+        self._ids.clear()
+        self._orphans.clear()
+        self._forget_chains()
+
+    def _sync(self) -> None:
+        """Rebuild what the guard derives from its fields if they were changed from outside."""
+        if self._count == len(self.elements):
+            return
+        self._forget_chains()
+        self._pos = {node_id: i for i, node_id in enumerate(self.elements)}
+        self._seq = len(self._pos)
+        self._ids = {}
+        self._orphans = {}
+        for node_id, node in self.elements.items():
+            ident = node.attrs.get("id")
+            if isinstance(ident, str):
+                self._ids.setdefault(ident, {})[node_id] = None
+            if node.parent is not None and node.parent not in self.elements:
+                self._orphans.setdefault(node.parent, []).append(node_id)
+        self._count = len(self.elements)
+
+    def _chain_state(self, node_id: int) -> tuple[str | None, int | None, int | None]:
+        """What the elements at and above a registered element tell about it: the mask covering
+        it, the nearest label at or above it, and the absent id its chain ends at (see _chain)."""
+        memo = self._chain
+        found = memo.get(node_id)
+        if found is not None:
+            return found
+        elements = self.elements
+        path: list[int] = []
+        current: int | None = node_id
+        while current in elements and current not in memo and len(path) <= len(elements):
+            path.append(current)
+            current = elements[current].parent
+        base = memo[current] if current in memo else (None, None, current)
+        self._cost += len(path)
+        masked, restricted = self.masked, self.restricted
+        for current in reversed(path):
+            cover, label, tail = base
+            if current in masked:
+                cover = masked[current]
+            elif restricted.get(current) == "field":
+                cover = "input"
+            base = (cover, current if elements[current].tag == "label" else label, tail)
+            memo[current] = base
+        return memo[node_id]
+
+    def _slot_state(self, node_id: int) -> tuple[int, int]:
+        """The slots a registered element's ancestors match and the slots it matches, on its chain
+        of ancestors alone (what its added children's combinators need; see _slots)."""
+        memo = self._slots
+        found = memo.get(node_id)
+        if found is not None:
+            return found
+        plan = self._plan
+        if plan.rel is None:
+            return (0, 0)
+        elements = self.elements
+        path: list[int] = []
+        current: int | None = node_id
+        while current in elements and current not in memo and len(path) <= len(elements):
+            path.append(current)
+            current = elements[current].parent
+        up, par = memo[current] if current in memo else (0, 0)
+        self._cost += len(path)
+        for current in reversed(path):
+            tag, amap, names, ident, classes = self._features(current, elements[current])
+            # In the tree soupsieve was given, each ancestor is its parent's only child.
+            par = plan.rel.bits(tag, amap, names, ident, classes, (up, par, 0, 0))
+            if tag == "template":  # soupsieve does not look above a template's contents
+                up, par = 0, 0
+            else:
+                up |= par & plan.desc
+            memo[current] = (up, par)
+        return memo[node_id]
+
+    def _forget_chains(self, node_ids=None) -> None:
+        """What the chains of ancestors told: of every element, or of these."""
+        if node_ids is None:
+            self._chain.clear()
+            self._slots.clear()
+        else:
+            for node_id in node_ids:
+                self._chain.pop(node_id, None)
+                self._slots.pop(node_id, None)
 
     def mask_of(self, node_id: int | None) -> str | None:
         """The mask covering a node: its own or an ancestor's. A node the guard does not know is
         masked (fail closed): every node of a page arrives in a snapshot or a mutation first."""
         if node_id is None or node_id not in self.elements:
             return "input"
-        seen = 0
-        while node_id is not None and node_id in self.elements and seen < 1000:
-            if node_id in self.masked:
-                return self.masked[node_id]
-            if self.restricted.get(node_id) == "field":
-                return "input"
-            node_id = self.elements[node_id].parent
-            seen += 1
-        return None
+        return self._chain_state(node_id)[0]
 
     def remember_password(self, node: Node) -> None:
         """Names and ids of fields that were passwords: a page may replace the field to show it."""
@@ -437,10 +921,12 @@ class PrivacyGuard:
 
     def labels_masked(self, node_id: int) -> bool:
         """A click on a label of a masked control chooses it as surely as one on the input."""
-        for current in reversed(self.ancestors(node_id)):
-            if self.elements[current].tag == "label":
-                return any(self.mask_of(c) for c in self.label_controls(current))
-        return False
+        if node_id not in self.elements:
+            return False
+        label = self._chain_state(node_id)[1]  # the nearest label at or above the node
+        if label is None:
+            return False
+        return any(self.mask_of(c) for c in self.label_controls(label))
 
     def check_mutation(self, data: dict) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
@@ -508,15 +994,61 @@ class PrivacyGuard:
             data["attributes"] = kept_attributes
         return changed, alerts
 
+    def register(self, node_id: int, tag: str, attrs: dict, parent: int | None) -> Node:
+        """Know an element (in place of one with its id) under `parent`."""
+        elements = self.elements
+        if node_id in elements:
+            self.forget(node_id)  # moved: out of its old place first
+        node = elements[node_id] = Node(tag, attrs, parent)
+        self._count += 1
+        self._pos[node_id] = self._seq
+        self._seq += 1
+        ident = attrs.get("id")
+        if isinstance(ident, str):
+            self._ids.setdefault(ident, {})[node_id] = None
+        if parent is not None:
+            if parent in elements:
+                self.children.setdefault(parent, {})[node_id] = None
+            else:
+                self._orphans.setdefault(parent, []).append(node_id)
+        orphans = self._orphans.pop(node_id, None) if self._orphans else None
+        if orphans is not None:
+            # Elements that named this one as their parent before it came (or came back) are its
+            # children: the chain of ancestors above them changed.
+            kids = self.children.setdefault(node_id, {})
+            for kid in orphans:
+                other = elements.get(kid)
+                if other is not None and other.parent == node_id:
+                    kids[kid] = None
+            self._forget_chains()
+        return node
+
     def forget(self, node_id: int) -> None:
         node = self.elements.pop(node_id, None)
-        if node is not None and node.parent in self.children:
-            siblings = self.children[node.parent]
-            if node_id in siblings:
-                siblings.remove(node_id)
-        self.children.pop(node_id, None)
+        if node is not None:
+            self._count -= 1
+            siblings = self.children.get(node.parent) if node.parent is not None else None
+            if siblings is not None:
+                siblings.pop(node_id, None)
+            self._pos.pop(node_id, None)
+            self._unindex_id(node_id, node.attrs.get("id"))
+        kids = self.children.pop(node_id, None)
+        if kids:
+            # Its descendants stay known, under an absent parent, until it comes back.
+            self._orphans.setdefault(node_id, []).extend(kids)
+            self._forget_chains()
+        else:
+            self._forget_chains((node_id,))
         self.text_parent.pop(node_id, None)
         self.documents.discard(node_id)
+
+    def _unindex_id(self, node_id: int, ident) -> None:
+        if isinstance(ident, str):
+            bucket = self._ids.get(ident)
+            if bucket is not None:
+                bucket.pop(node_id, None)
+                if not bucket:
+                    del self._ids[ident]
 
     def check_attribute_change(self, change: dict) -> tuple[bool, bool, list[Alert]]:
         node_id = node_id_of(change.get("id"))
@@ -526,16 +1058,23 @@ class PrivacyGuard:
         node = self.elements.get(node_id)
         attrs = change["attributes"]
         if node is not None:
+            ident = node.attrs.get("id")
             for name, value in attrs.items():
                 if value is None:
                     node.attrs.pop(name, None)
                 elif not isinstance(value, dict):
                     node.attrs[name] = value
+            if node.attrs.get("id") != ident or type(node.attrs.get("id")) is not type(ident):
+                self._unindex_id(node_id, ident)
+                if isinstance(node.attrs.get("id"), str):
+                    self._ids.setdefault(node.attrs["id"], {})[node_id] = None
             self.remember_password(node)
             # A class or type change can bring a node, and what is inside it, under a rule (never
             # out: masks are sticky). Changes no selector reads (style, most often) cost nothing.
             if any(name.lower() in self.rule_attrs for name in attrs):
                 self.reclassify(node_id)
+            elif any(_ascii_lower(name) in self._plan.read_names for name in attrs):
+                self._forget_chains()
         mask = self.mask_of(node_id)
         if not mask:
             return True, False, []
@@ -556,6 +1095,16 @@ class PrivacyGuard:
             node_id = self.elements[node_id].parent
         return list(reversed(chain))
 
+    def _above(self, node_id: int | None) -> set[int]:
+        """Every element at and above a registered one (no limit: this is what forbids cycles)."""
+        found: set[int] = set()
+        current: int | None = node_id
+        while current is not None and current in self.elements and current not in found:
+            found.add(current)
+            current = self.elements[current].parent
+        self._cost += len(found)
+        return found
+
     def scan_tree(self, root: dict, *, parent: int | None) -> tuple[bool, bool, list[Alert]]:
         """Register, classify and scrub a serialized subtree whose parent is already known.
 
@@ -566,15 +1115,32 @@ class PrivacyGuard:
         if root_id is None:
             return False, True, []
         root["id"] = root_id
-        # A node added under itself or under one of its own descendants would make a cycle.
-        above = set(self.ancestors(parent))
-        if root_id in above:
+        elements = self.elements
+        # A node added under itself or under one of its own ancestors would make a cycle; so
+        # would one that an ancestor names as its absent parent (`tail`).
+        above_parent = self._chain_state(parent) if parent in elements else None
+        tail = above_parent[2] if above_parent is not None else parent
+        above: set[int] | None = None
+
+        def is_above(candidate: int) -> bool:
+            nonlocal above
+            if candidate == tail:
+                return True
+            if above_parent is None or candidate not in elements:
+                return False
+            if above is None:
+                above = self._above(parent)
+            return candidate in above
+
+        if is_above(root_id):
             return False, True, []
         seen = {root_id}
         changed = False
         # Register every element first so that classification sees the whole subtree.
         stack = [(root, parent)]
         order = []
+        nodes: list[tuple[int, Node]] = []
+        register = self.register
         while stack:
             node, parent_id = stack.pop()
             node_id = node["id"]
@@ -583,13 +1149,9 @@ class PrivacyGuard:
                 attrs = node.get("attributes")
                 if not isinstance(attrs, dict):
                     attrs = node["attributes"] = {}
-                if node_id in self.elements:
-                    self.forget(node_id)  # moved: out of its old place first
-                self.elements[node_id] = Node(
-                    str(node.get("tagName", "")).lower(), attrs, parent_id
-                )
-                if parent_id is not None and parent_id in self.elements:
-                    self.children.setdefault(parent_id, []).append(node_id)
+                tag = node.get("tagName", "")
+                tag = tag.lower() if type(tag) is str else str(tag).lower()
+                nodes.append((node_id, register(node_id, tag, attrs, parent_id)))
                 order.append(node)
             elif kind == TEXT and parent_id is not None:
                 self.text_parent[node_id] = parent_id
@@ -599,38 +1161,76 @@ class PrivacyGuard:
             if isinstance(children, list):
                 usable = []
                 for child in children:
-                    child_id = node_id_of(child.get("id")) if isinstance(child, dict) else None
+                    if not isinstance(child, dict):
+                        continue
+                    child_id = child.get("id")
+                    if type(child_id) is not int:
+                        child_id = node_id_of(child_id)
+                        if child_id is None:
+                            continue
                     # Each id once per tree, never one of the tree's ancestors: no cycles.
-                    if child_id is not None and child_id not in seen and child_id not in above:
-                        seen.add(child_id)
-                        child["id"] = child_id
-                        usable.append(child)
+                    if child_id in seen or child_id == tail:
+                        continue
+                    if above_parent is not None and child_id in elements and is_above(child_id):
+                        continue
+                    seen.add(child_id)
+                    child["id"] = child_id
+                    usable.append(child)
                 if len(usable) != len(children):
                     node["childNodes"] = children = usable
                     changed = True
                 own = node_id if kind == ELEMENT else parent_id
                 for child in reversed(children):
                     stack.append((child, own))
+        self._cost += len(seen)
         if not order:
             # A text node added on its own: masked if its parent element is.
             c, a = self.scrub_loose_text(root, parent)
             return True, changed or c, a
-        matched = self.match(order, self.ancestors(parent))
-        for node in order:
-            self.classify_matches(node["id"], matched.get(node["id"], []))
+        top = self._slot_state(parent) if parent is not None and above_parent else (0, 0)
+        matched = self._match(nodes, top, lambda: self.ancestors(parent))
+        self.classify_all(nodes, matched)
+        self.cover_descendants(nodes, above_parent[0] if above_parent is not None else None)
+        self.cover_picture_sources([node_id for node_id, _node in nodes])
+        alerts: list[Alert] = []
+        covered: set[int] = set()  # elements whose text and attributes a masked one scrubbed
+        masked, restricted = self.masked, self.restricted
         for node in order:
             node_id = node["id"]
-            if node_id not in self.masked:
-                inherited = self.inherited_mask(self.elements[node_id].parent)
-                if inherited:
-                    self.masked[node_id] = inherited
-        self.cover_picture_sources([n["id"] for n in order])
-        alerts: list[Alert] = []
-        for node in order:
-            c, a = self.scrub_element(node, matched.get(node["id"], []))
-            changed |= c
-            alerts += a
+            if node_id in masked or node_id in restricted:
+                c, a = self.scrub_element(node, matched.get(node_id, []), covered)
+                changed |= c
+                alerts += a
         return True, changed, alerts
+
+    def cover_descendants(self, nodes: list[tuple[int, Node]], above: str | None) -> None:
+        """Masks cover descendants: an input inside a masked container is masked too. `nodes`
+        come parents first; `above` covers those whose parent is not among them."""
+        masked, restricted = self.masked, self.restricted
+        covers: dict[int, str | None] = {}
+        for node_id, node in nodes:
+            parent = node.parent
+            cover = covers[parent] if parent in covers else above
+            if node_id not in masked and cover:
+                masked[node_id] = cover
+            if node_id in masked:
+                cover = masked[node_id]
+            elif restricted.get(node_id) == "field":
+                cover = "input"
+            covers[node_id] = cover
+
+    def classify_all(self, nodes: list[tuple[int, Node]], matched: dict[int, list]) -> None:
+        """classify_matches() for each node in order, without a call for the many that neither
+        match, nor are inputs, nor carry the widget's marks."""
+        for node_id, node in nodes:
+            attrs = node.attrs
+            if (
+                node_id in matched
+                or node.tag == "input"
+                or MASK_ATTR in attrs
+                or RESTRICT_ATTR in attrs
+            ):
+                self.classify_matches(node_id, matched.get(node_id, []))
 
     def classify_matches(self, node_id: int, matches: list) -> None:
         for family, kind, _selector in matches:
@@ -660,11 +1260,13 @@ class PrivacyGuard:
                 if self.elements[node.parent].tag == "picture":
                     pictures.add(node.parent)
         for picture in pictures:
-            kids = self.children.get(picture, [])
+            kids = self.children.get(picture, {})
             if any(self.masked.get(k) == "block" for k in kids) or self.masked.get(picture):
                 for kid in kids:
                     if self.elements[kid].tag in ("source", "img"):
-                        self.masked[kid] = "block"
+                        if self.masked.get(kid) != "block":
+                            self.masked[kid] = "block"
+                            self._forget_chains()
 
     def reclassify(self, node_id: int) -> None:
         """Match a node and its registered descendants again after its attributes changed."""
@@ -676,16 +1278,19 @@ class PrivacyGuard:
             if current in self.elements and current not in seen:
                 seen.add(current)
                 nodes.append((current, self.elements[current]))
-                stack.extend(reversed(self.children.get(current, [])))
-        matched = self.match_nodes(nodes, self.ancestors(self.elements[node_id].parent))
-        for current, _node in nodes:
-            self.classify_matches(current, matched.get(current, []))
-        for current, node in nodes:
-            if current not in self.masked:
-                inherited = self.inherited_mask(node.parent)
-                if inherited:
-                    self.masked[current] = inherited
+                stack.extend(reversed(self.children.get(current, {})))
+        parent = self.elements[node_id].parent
+        above = self._chain_state(parent) if parent in self.elements else None
+        top = self._slot_state(parent) if parent is not None and above else (0, 0)
+        matched = self._match(nodes, top, lambda: self.ancestors(parent))
+        self.classify_all(nodes, matched)
+        self.cover_descendants(nodes, above[0] if above is not None else None)
         self.cover_picture_sources([n for n, _ in nodes])
+        # What the chain of ancestors tells about these elements may have changed.
+        if stack:
+            self._forget_chains()
+        else:
+            self._forget_chains(current for current, _node in nodes)
 
     def scrub_loose_text(self, node: dict, parent: int | None):
         value = node.get("textContent")
@@ -699,7 +1304,153 @@ class PrivacyGuard:
         return self.match_nodes([(n["id"], self.elements[n["id"]]) for n in order], ancestors)
 
     def match_nodes(self, nodes: list[tuple[int, Node]], ancestors: list[int]) -> dict[int, list]:
-        """Build a small soup (ancestor chain + subtree) and run every rule's selector on it."""
+        """Every rule that matches each of `nodes` (a subtree, parents first) under `ancestors`
+        (the chain above it, top first), as soupsieve would on a soup of the chain and subtree."""
+        plan = self._plan
+        up = par = 0
+        if plan.rel is not None:
+            for ancestor_id in ancestors:
+                tag, amap, names, ident, classes = self._features(
+                    ancestor_id, self.elements[ancestor_id]
+                )
+                par = plan.rel.bits(tag, amap, names, ident, classes, (up, par, 0, 0))
+                up, par = (0, 0) if tag == "template" else (up | (par & plan.desc), par)
+        return self._match(nodes, (up, par), lambda: ancestors)
+
+    def _features(self, node_id: int, node: Node) -> tuple[str, dict, frozenset, str, frozenset]:
+        """An element as soupsieve sees it in the guard's soup (see _tag): tag name, attributes by
+        lower-case name (the first of each name, as soupsieve reads them), names, id, classes."""
+        tag = node.tag or "div"
+        amap: dict[str, str | tuple[str]] = {}
+        size = 0
+        lower = _NAMES
+        for key, value in node.attrs.items():
+            if value is True:
+                text = ""
+            elif value is False or value is None:
+                continue
+            elif type(value) is str:
+                text = value
+            elif isinstance(value, (str, int, float)):
+                text = str(value)
+            else:
+                continue
+            if not isinstance(key, str):
+                continue
+            name = lower.get(key)
+            if name is None:
+                if len(lower) >= 10_000:
+                    lower.clear()
+                name = lower[key] = _ascii_lower(key)
+            if name not in amap:
+                if key == "data-rrid":
+                    text = str(node_id)
+                # Spelled otherwise (`Class`), beautifulsoup keeps it as text: marked as a 1-tuple.
+                amap[name] = text if key == name else (text,)
+            size += len(key) + len(text)
+        self._bytes += size
+        plan = self._plan
+        if plan.uses_rrid and "data-rrid" not in amap:
+            amap["data-rrid"] = str(node_id)
+        if not amap:
+            return tag, amap, _NO_NAMES, "", _NO_CLASSES
+        item = amap.get("id")
+        ident = "" if item is None else item if type(item) is str else item[0]
+        classes = _NO_CLASSES
+        if plan.uses_classes:
+            item = amap.get("class")
+            if item is not None:
+                # beautifulsoup splits `class` into words; another spelling stays text, which
+                # soupsieve splits on CSS whitespace.
+                if type(item) is str:
+                    classes = frozenset(item.split())  # beautifulsoup's re `\S+`: the same words
+                else:
+                    classes = frozenset(_CSS_WORDS.findall(item[0]))
+        return tag, amap, frozenset(amap), ident, classes
+
+    def _element(self, node_id: int, node: Node) -> tuple:
+        """An element read for the matcher: its features (see _features), the bits its own
+        attributes decide, and the candidates that need its context. Elements alike share one."""
+        plan = self._plan
+        attrs = node.attrs
+        key = None
+        if not plan.uses_rrid:
+            values = tuple(attrs.values())
+            for value in values:
+                if type(value) is not str:  # True == 1 == 1.0: only text values key the memo
+                    break
+            else:
+                key = (node.tag, tuple(attrs), values)
+                found = plan.alike.get(key)
+                if found is not None:
+                    self._bytes += found[7]
+                    return found
+        before = self._bytes
+        tag, amap, names, ident, classes = self._features(node_id, node)
+        free, dependent = plan.entry.split(tag, amap, names, ident, classes)
+        found = (tag, amap, names, ident, classes, free, dependent, self._bytes - before)
+        if key is not None and len(attrs) <= 32:
+            if len(plan.alike) >= 4096:
+                plan.alike.clear()
+            plan.alike[key] = found
+        return found
+
+    def _match(
+        self, nodes: list[tuple[int, Node]], top: tuple[int, int], ancestors
+    ) -> dict[int, list]:
+        """The rules matching each node: one pass in document order. `top`: the slots the chain
+        above matches (ancestors, parent) for nodes whose parent is not among `nodes`."""
+        plan = self._plan
+        self._cost += len(nodes)
+        found: dict[int, int] = {}  # node id -> bits of the entries it matches
+        if plan.empty:
+            return {}
+        element = self._element
+        entry_bits = plan.entry_bits
+        if plan.rel is None:
+            for node_id, node in nodes:
+                bits = element(node_id, node)[5]  # no combinators: the element alone decides
+                if bits:
+                    found[node_id] = bits
+        else:
+            desc, sib_slots = plan.desc, plan.sib
+            states: dict[int, tuple[int, int]] = {}  # element -> slots for its children
+            last: dict[object, tuple[int, int]] = {}  # parent -> its last child's slots
+            no_siblings = (0, 0)
+            for node_id, node in nodes:
+                parent = node.parent
+                key: object = parent
+                state = states.get(parent) if parent is not None else None
+                if state is None:
+                    state, key = top, _TOP  # under the chain's last element (or the soup)
+                up, par = state
+                prev, sib = last.get(key, no_siblings)
+                tag, amap, _names, ident, classes, bits, dependent, _size = element(node_id, node)
+                if dependent:
+                    context = (up, par, prev, sib) if up or par or prev or sib else _NO_CONTEXT
+                    for sel, bit in dependent:
+                        if not bits & bit and sel.test(tag, amap, ident, classes, context):
+                            bits |= bit
+                ms = bits & ~entry_bits
+                if bits & entry_bits:
+                    found[node_id] = bits & entry_bits
+                last[key] = (ms, sib | (ms & sib_slots)) if ms or sib else no_siblings
+                # soupsieve does not look above a template's contents.
+                if tag == "template":
+                    states[node_id] = no_siblings
+                elif ms:
+                    states[node_id] = (up | (ms & desc), ms)
+                else:
+                    states[node_id] = state if not state[1] else (up, 0)
+        if plan.slow:
+            self._match_slow(nodes, ancestors(), found)
+        return self._decode(found)
+
+    def _match_slow(
+        self, nodes: list[tuple[int, Node]], ancestors: list[int], found: dict[int, int]
+    ) -> None:
+        """The rules the matcher leaves to soupsieve, on a small soup (ancestor chain + subtree):
+        one filter() per rule list, which shares soupsieve's caches between the elements."""
         soup = BeautifulSoup("", "html.parser")
         tags: dict[int, Tag] = {}
         holder: Tag | BeautifulSoup = soup
@@ -713,26 +1464,38 @@ class PrivacyGuard:
             tags[node_id] = tag
             parent = tags.get(node.parent) if node.parent in tags else None
             (parent or top).append(tag)
-        # soupsieve decides every match; the index only spares it elements that cannot match.
         index = ElementIndex(tags)
+        back = {id(tag): node_id for node_id, tag in tags.items()}
+        for entry_index, selector in self._plan.slow:
+            pattern = compile_selector(selector)
+            candidates = [tags[n] for n in index.candidates(subject_keys(selector))]
+            for tag in pattern.filter(candidates):
+                node_id = back[id(tag)]
+                found[node_id] = found.get(node_id, 0) | (1 << entry_index)
+
+    def _decode(self, found: dict[int, int]) -> dict[int, list]:
+        entries = self._plan.entries
+        counts = [0] * len(entries)
         matched: dict[int, list] = {}
-        for family, kind, selectors in self.rules:
-            for selector, pattern in selectors:
-                for node_id in index.candidates(subject_keys(selector)):
-                    if pattern.match(tags[node_id]):
-                        matched.setdefault(node_id, []).append((family, kind, selector))
-                        self.hits[selector] += 1
+        for node_id, bits in found.items():
+            rules = []
+            while bits:
+                low = bits & -bits
+                index = low.bit_length() - 1
+                rules.append(entries[index])
+                counts[index] += 1
+                bits ^= low
+            matched[node_id] = rules
+        for index, count in enumerate(counts):
+            if count:
+                self.hits[entries[index][2]] += count
         return matched
 
     def inherited_mask(self, parent: int | None) -> str | None:
         """Masks cover descendants: an input inside a masked container is masked too."""
-        while parent is not None and parent in self.elements:
-            if parent in self.masked:
-                return self.masked[parent]
-            if self.restricted.get(parent) == "field":
-                return "input"
-            parent = self.elements[parent].parent
-        return None
+        if parent is None or parent not in self.elements:
+            return None
+        return self._chain_state(parent)[0]
 
     @staticmethod
     def _tag(soup: BeautifulSoup, node_id: int, node: Node) -> Tag:
@@ -780,7 +1543,11 @@ class PrivacyGuard:
                     alerts.append(Alert(node_id, f"unblocked_attribute:{lowered}", selector))
         return changed, alerts
 
-    def scrub_element(self, node: dict, matches: list) -> tuple[bool, list[Alert]]:
+    def scrub_element(
+        self, node: dict, matches: list, covered: set[int] | None = None
+    ) -> tuple[bool, list[Alert]]:
+        """Scrub one element of a scanned tree. `covered`: elements a masked ancestor's scrub of
+        its descendants already reached (scrubbing them again changes nothing)."""
         node_id = node["id"]
         mask = self.masked.get(node_id)
         restrict = self.restricted.get(node_id)
@@ -811,16 +1578,21 @@ class PrivacyGuard:
             )
             changed |= c
             alerts += a
-            c, a = self.scrub_descendant_text(node, selector)
-            changed |= c
-            alerts += a
+            if covered is None or node_id not in covered:
+                c, a = self.scrub_descendant_text(node, selector, covered)
+                changed |= c
+                alerts += a
         return changed, alerts
 
-    def scrub_descendant_text(self, node: dict, selector: str) -> tuple[bool, list[Alert]]:
+    def scrub_descendant_text(
+        self, node: dict, selector: str, covered: set[int] | None = None
+    ) -> tuple[bool, list[Alert]]:
         changed, alerts = False, []
         stack = list(node.get("childNodes") or [])
+        walked = 0
         while stack:
             child = stack.pop()
+            walked += 1
             if not isinstance(child, dict):
                 continue
             if child.get("type") == TEXT:
@@ -830,12 +1602,15 @@ class PrivacyGuard:
                     changed = True
                     alerts.append(Alert(child.get("id", -1), "unmasked_text", selector))
             elif child.get("type") == ELEMENT:
+                if covered is not None:
+                    covered.add(child["id"])
                 attrs = child.get("attributes")
                 if isinstance(attrs, dict):
                     c, a = self.scrub_attrs(child["id"], attrs, "input", in_snapshot=True)
                     changed |= c
                     alerts += a
                 stack.extend(child.get("childNodes") or [])
+        self._cost += walked
         return changed, alerts
 
     # -- what the agent may act on ----------------------------------------------------------------
@@ -866,14 +1641,26 @@ class PrivacyGuard:
         why = self.own_refusal(node_id)
         if why:
             return why
-        for current in reversed(self.ancestors(node_id)):
+        chain = self.ancestors(node_id)
+        # Whether a form is above each element of the chain, read once from the top (asking
+        # submits() walks up again for each one). A chain cut at 1,000 asks it.
+        whole = len(chain) < 1000 or self.elements[chain[0]].parent not in self.elements
+        form_above = []
+        inside = False
+        for current in chain:
+            form_above.append(inside)
+            inside = inside or self.elements[current].tag == "form"
+        for position in range(len(chain) - 1, -1, -1):
+            current = chain[position]
             node = self.elements[current]
             if node.tag == "label":
                 for control in self.label_controls(current):
                     why = self.own_refusal(control)
                     if why:
                         return f"label of a {why}"
-            if self.submit_restricted and self.submits(current):
+            if self.submit_restricted and self._submits(
+                current, form_above[position] if whole else None
+            ):
                 return "restricted control (it submits a form)"
             if node.tag in ("a", "area") and self.leaves_site(node):
                 return "restricted control (a link off the site)"
@@ -912,8 +1699,18 @@ class PrivacyGuard:
         """The control a label labels: by its `for` attribute, else the controls inside it."""
         target = self.elements[label_id].attrs.get("for")
         if isinstance(target, str) and target:
-            return [n for n, node in self.elements.items() if node.attrs.get("id") == target]
-        found, stack, seen = [], list(self.children.get(label_id, [])), {label_id}
+            # Every element with that id, in document order, from the index of ids.
+            self._sync()
+            elements = self.elements
+            found = [
+                n
+                for n in self._ids.get(target, ())
+                if n in elements and elements[n].attrs.get("id") == target
+            ]
+            if len(found) > 1:
+                found.sort(key=lambda n: self._pos.get(n, 0))
+            return found
+        found, stack, seen = [], list(self.children.get(label_id, {})), {label_id}
         while stack and len(seen) < 100_000:
             current = stack.pop()
             if current in seen or current not in self.elements:
@@ -921,12 +1718,15 @@ class PrivacyGuard:
             seen.add(current)
             if self.elements[current].tag in LABELABLE:
                 found.append(current)
-            stack.extend(self.children.get(current, []))
+            stack.extend(self.children.get(current, {}))
         return found
 
     def submits(self, node_id: int) -> bool:
         """Would activating this element submit a form? (HTML: a button's missing, empty or
         invalid type is the submit state; values compare ASCII-case-insensitively, untrimmed.)"""
+        return self._submits(node_id, None)
+
+    def _submits(self, node_id: int, form_above: bool | None) -> bool:
         node = self.elements[node_id]
         kind = node.attrs.get("type")
         kind = kind.lower() if isinstance(kind, str) else None
@@ -936,6 +1736,8 @@ class PrivacyGuard:
             return False
         if node.attrs.get("form") not in (None, False):
             return True  # form="pay": a form elsewhere on the page
+        if form_above is not None:
+            return form_above
         return any(self.elements[a].tag == "form" for a in self.ancestors(node.parent))
 
     def leaves_site(self, node: Node) -> bool:

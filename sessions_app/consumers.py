@@ -8,7 +8,7 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from time import perf_counter
 from typing import Any, TypeGuard
@@ -84,11 +84,13 @@ def _local_layer(layer) -> bool:
     return isinstance(layer, InMemoryChannelLayer)
 
 
-def chunked(text: str, size: int = 250_000) -> list[str]:
-    """Frames no larger than daphne's limit: the text itself, or chunk frames to reassemble."""
+def chunked(text: str, size: int = 250_000) -> Iterator[str]:
+    """Frames no larger than daphne's limit: the text itself, or chunk frames to reassemble,
+    made one at a time (a 30 MB page is a hundred of them: the caller yields between them)."""
     if len(text) <= size // 4 or len(text.encode()) <= MAX_WS_BYTES:
-        return [text]
-    frames, start, part = [], 0, 0
+        yield text
+        return
+    start, part = 0, 0
     while start < len(text):
         step = size
         while True:
@@ -101,10 +103,9 @@ def chunked(text: str, size: int = 250_000) -> list[str]:
             if len(frame.encode()) <= MAX_WS_BYTES or step < 1024:
                 break
             step //= 2
-        frames.append(frame)
+        yield frame
         start += len(piece)
         part += 1
-    return frames
 
 
 def finite_number(value: object) -> TypeGuard[float]:
@@ -1425,6 +1426,7 @@ class AgentConsumer(_CobrowseSocket):
             return
         for frame in chunked(event["text"]):
             await self.send(text_data=frame)
+            await asyncio.sleep(0)  # other sockets' turn between the pieces of a huge page
 
     async def guard_over(self, event: dict) -> None:
         if event.get("why") == "too_deep":
@@ -1434,7 +1436,13 @@ class AgentConsumer(_CobrowseSocket):
         await self.send_json({"type": "error", "code": code, "message": message})
 
     async def guard_refused(self, event: dict) -> None:
-        self.refused_ids = {int(node_id): reason for node_id, reason in event["ids"]}
+        ids = event["ids"]
+        refused: dict[int, str] = {}
+        for start in range(0, len(ids), 5000):  # a huge page's list, a slice per loop turn
+            refused.update((int(node_id), reason) for node_id, reason in ids[start : start + 5000])
+            if len(ids) > 5000:
+                await asyncio.sleep(0)
+        self.refused_ids = refused
 
     async def customer_beat(self, event: dict) -> None:
         await self.send_json(
