@@ -84,6 +84,12 @@ SOCKETS_REFUSED = Counter(
     "WebSocket connections refused (bad token, unknown session ID, ...), by role and code.",
     ["role", "reason"],
 )
+LAYER_FRAMES = Counter(
+    "cobrowse_frames_through_layer",
+    "Customer page events (frames, refusal lists) this worker sent through the channel "
+    "layer to agent sockets on other workers (or while it did not know yet where they were). "
+    "With a session's sockets on one worker it stays near 0.",
+)
 PRIVACY_ALERTS = Counter(
     "cobrowse_privacy_alerts",
     "Things the server's privacy guard scrubbed that the customer's browser should have masked.",

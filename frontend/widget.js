@@ -343,7 +343,14 @@ import { canDeflate, COMPRESS_MIN, deflate } from "./deflate.js";
 
   var transport = createTransport({
     path: function () {
-      return "/ws/customer/?token=" + encodeURIComponent(state.token);
+      // `session` is for the load balancer only (both sockets of a session on one worker:
+      // docs/operations.md); the server goes by the token.
+      return (
+        "/ws/customer/?token=" +
+        encodeURIComponent(state.token) +
+        "&session=" +
+        encodeURIComponent(state.code || "")
+      );
     },
     onOpen: function () {
       seq = 1;

@@ -13,6 +13,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 # tests/e2e/test_faults.py runs a private PostgreSQL 15 server (Debian 12's postgresql is 15).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
+# tests/e2e/test_scale_out.py puts nginx (docs/operations.md's configuration) before two workers.
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> Installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

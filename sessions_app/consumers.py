@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import time
+import uuid
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -73,11 +74,18 @@ AGENT_PROBE_TIMEOUT = 1.0
 SNAPSHOTS_PER_SECOND, SNAPSHOT_BURST = 2.0, 10
 MAX_WS_BYTES = 1_000_000  # daphne refuses WebSocket messages over 1 MiB, both ways
 
-# Embedded mode (one process, in-memory layer): the agent sockets of each session in this process.
-# The customer's consumer hands page frames to them directly instead of through the channel layer,
-# which costs a queue, a task and a dispatch per frame (bench/RESULTS.md). With Redis the layer is
-# the only way to reach a socket in another worker, so it is always used there.
+# The agent sockets of each session in this process. The customer's consumer hands page frames to
+# them directly instead of through the channel layer, which costs a queue, a task and a dispatch
+# per frame, and with Redis a round trip and a second process (bench/RESULTS.md). On Redis the
+# layer carries page frames only to agent sockets on other workers: each agent socket announces
+# its channel and its worker when it joins, leaves and answers a probe (CustomerConsumer.
+# remote_agents). A load balancer that hashes a session's sockets onto one worker (docs/
+# operations.md) makes every frame local; without one, sessions still work across workers.
 LOCAL_AGENTS: dict[int, set["AgentConsumer"]] = {}
+WORKER_ID = uuid.uuid4().hex  # this process, in the events agent sockets announce themselves by
+# After the customer's socket connects, how long page frames go through the layer to every agent
+# socket (besides the direct hand-off) while the probe finds out on which workers they are.
+AGENTS_UNKNOWN_SECONDS = 2 * AGENT_PROBE_TIMEOUT
 
 
 def _local_layer(layer) -> bool:
@@ -335,6 +343,10 @@ class CustomerConsumer(_CobrowseSocket):
         self.write_pending: asyncio.Task | None = None
         self.audit: list[dict] = []
         self.audit_task: asyncio.Task | None = None
+        # Agent sockets of this session on other workers (channel name -> worker), and until when
+        # frames go through the layer to all of them, found or not (AGENTS_UNKNOWN_SECONDS).
+        self.remote_agents: dict[str, str] = {}
+        self.agents_unknown_until = asyncio.get_running_loop().time() + AGENTS_UNKNOWN_SECONDS
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
         # The guard's workers are ready before the page's first snapshot (policies/guard_pool.py).
         self.soon(pool(settings.COBROWSE_GUARD_WORKERS).start())
@@ -519,6 +531,9 @@ class CustomerConsumer(_CobrowseSocket):
         # customer's clock is from the server's and whether their tab is hidden (latency readout).
         await self.send_json(pong(data))
         offset, rtt = data.get("offset"), data.get("rtt")
+        # Through the layer even when the agent's socket is in this process: with Redis, this is
+        # what finds out that Redis went away (the send fails, the socket closes, the widget
+        # reconnects and subscribes again), now that the page itself does not go through it.
         await self.channel_layer.group_send(
             agent_group(self.session_id),
             {
@@ -750,12 +765,19 @@ class CustomerConsumer(_CobrowseSocket):
         await self.to_agents({"type": "guard.refused", "ids": ids})
 
     async def to_agents(self, event: dict) -> None:
-        """Page frames and what the agent may not touch, in order, to the agent's sockets."""
+        """Page frames and what the agent may not touch, in order, to the agent's sockets:
+        handed to those in this process, through the layer to those on other workers."""
+        for agent in list(LOCAL_AGENTS.get(self.session_id, ())):
+            await agent.on_customer_event(event)
         if _local_layer(self.channel_layer):
-            for agent in list(LOCAL_AGENTS.get(self.session_id, ())):
-                await agent.on_customer_event(event)
-        else:
-            await self.channel_layer.group_send(agent_group(self.session_id), event)
+            return
+        if self.remote_agents or asyncio.get_running_loop().time() < self.agents_unknown_until:
+            metrics.LAYER_FRAMES.inc()
+            # Agent sockets in this process skip the copy (AgentConsumer.customer_remote).
+            await self.channel_layer.group_send(
+                agent_group(self.session_id),
+                {"type": "customer.remote", "origin": WORKER_ID, "event": event},
+            )
 
     async def frame_chunk(self, data: dict) -> None:
         if not self.agent_present:
@@ -816,7 +838,17 @@ class CustomerConsumer(_CobrowseSocket):
 
     # Group events
 
+    def note_agent_socket(self, event: dict) -> bool:
+        """Remember where an agent socket that announced itself is; True if it is new here."""
+        channel, worker = event.get("channel"), event.get("worker")
+        if not isinstance(channel, str) or worker in (None, WORKER_ID):
+            return False  # on this worker: LOCAL_AGENTS has it
+        new = channel not in self.remote_agents
+        self.remote_agents[channel] = worker
+        return new
+
     async def agent_joined(self, event: dict) -> None:
+        self.note_agent_socket(event)
         self.agent_present = True
         self.agent_gone = False
         if self.agent_lost_task:
@@ -829,6 +861,7 @@ class CustomerConsumer(_CobrowseSocket):
         await self.send_json({"type": "agent.joined", "agent": event["agent"]})
 
     async def agent_disconnected(self, event: dict) -> None:
+        self.remote_agents.pop(str(event.get("channel")), None)
         # One of the agent's sockets closed. Another tab of theirs may still hold the session (on
         # any worker): only when none answers is the customer told, and the grace period starts.
         if self.agent_lost_task:
@@ -858,6 +891,9 @@ class CustomerConsumer(_CobrowseSocket):
     async def probe_agent(self) -> bool:
         """Ask the agent group whether any socket of the agent's is connected (any worker)."""
         self.agent_seen = asyncio.Event()
+        self.agents_unknown_until = max(
+            self.agents_unknown_until, asyncio.get_running_loop().time() + AGENTS_UNKNOWN_SECONDS
+        )
         await self.channel_layer.group_send(
             agent_group(self.session_id), {"type": "agent.probe", "reply_to": self.channel_name}
         )
@@ -868,6 +904,10 @@ class CustomerConsumer(_CobrowseSocket):
             return False
 
     async def agent_here(self, event: dict) -> None:
+        new = self.note_agent_socket(event)
+        if new and asyncio.get_running_loop().time() >= self.agents_unknown_until:
+            # A socket on another worker that missed the frames since it was last known of.
+            await self.request_snapshot("agent_found")
         if getattr(self, "agent_seen", None) is not None:
             self.agent_seen.set()
         if self.agent_gone and "agent" in event:
@@ -1066,8 +1106,18 @@ class AgentConsumer(_CobrowseSocket):
             self.start_pause_timer()
         await self.channel_layer.group_send(
             customer_group(self.session_id),
-            {"type": "agent.joined", "agent": self.agent_name, "agent_id": user.pk},
+            {"type": "agent.joined", "agent": self.agent_name, "agent_id": user.pk}
+            | self.whereabouts(),
         )
+
+    def whereabouts(self) -> dict:
+        """Where this socket is, for the customer's consumer (CustomerConsumer.remote_agents)."""
+        return {"channel": self.channel_name, "worker": WORKER_ID}
+
+    async def customer_remote(self, message: dict) -> None:
+        """A page event through the layer (CustomerConsumer.to_agents)."""
+        if message["origin"] != WORKER_ID:  # else it was handed to this socket already
+            await self.on_customer_event(message["event"])
 
     async def disconnect(self, code: int) -> None:
         if self.pause_task:
@@ -1088,7 +1138,8 @@ class AgentConsumer(_CobrowseSocket):
             await self.change_mode(CobrowseSession.Mode.POINTER, by="agent_disconnected")
         if not self.ended:
             await self.channel_layer.group_send(
-                customer_group(self.session_id), {"type": "agent.disconnected"}
+                customer_group(self.session_id),
+                {"type": "agent.disconnected"} | self.whereabouts(),
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -1367,7 +1418,8 @@ class AgentConsumer(_CobrowseSocket):
     async def agent_probe(self, event: dict) -> None:
         await self.channel_layer.send(
             event["reply_to"],
-            {"type": "agent.here", "agent": self.agent_name, "agent_id": self.user_id},
+            {"type": "agent.here", "agent": self.agent_name, "agent_id": self.user_id}
+            | self.whereabouts(),
         )
 
     async def mode_changed(self, event: dict) -> None:
@@ -1411,7 +1463,8 @@ class AgentConsumer(_CobrowseSocket):
         )
 
     async def on_customer_event(self, event: dict) -> None:
-        """Called by the customer's consumer in this process (see LOCAL_AGENTS)."""
+        """Called by the customer's consumer in this process (see LOCAL_AGENTS), or with what it
+        sent through the layer from another worker."""
         if self.ended:
             return
         try:
