@@ -5,7 +5,15 @@
 Targets, each started fresh for every N on 127.0.0.1 (free ports):
   A       the project: one daphne process, in-memory channel layer, temp SQLite file
   B       the project: two daphne processes sharing a private redis-server (REDIS_URL, the
-          default pub/sub layer); customers connect to one, agents to the other
+          default pub/sub layer); customers connect to one, agents to the other (no hashing)
+  C       the same two processes, both sockets of session i on one of them, chosen by a hash of
+          the session ID as nginx's `hash ... consistent` does (docs/operations.md); the client
+          connects straight to that worker instead of through nginx, so that only the servers'
+          CPU is counted
+  R       one daphne process on Redis, both sockets of every session on it (a worker on Redis)
+
+--database postgres runs every project target on a private PostgreSQL 15 (each run from a copy
+of the seeded database, CREATE DATABASE ... TEMPLATE), instead of a copy of a seeded SQLite file.
   bare    bench/bare_relay.py, a `websockets` server forwarding frames between pairs of sockets
   rrweb   the rrweb-relay package (python-socketio) served by daphne, its own protocol
 
@@ -37,6 +45,8 @@ from pathlib import Path
 
 import websockets
 from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -263,6 +273,16 @@ DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 # ---------------------------------------------------------------- protocol adapters
 
 
+def as_text(frame) -> str:
+    """A frame the project's agent socket received: text, or a deflated binary frame (pages of
+    1,024 characters and more, docs/protocol.md)."""
+    if isinstance(frame, bytes):
+        import zlib
+
+        return zlib.decompress(frame).decode()
+    return frame
+
+
 class Target:
     """How one server is reached and spoken to. Subclasses fill in the details."""
 
@@ -326,10 +346,11 @@ async def sender_loop(shared: Shared, i: int, send_frame) -> None:
 
 
 class Project(Target):
-    """The co-browse service: /ws/customer/?token= and /ws/agent/<code>/ with a session cookie."""
+    """The co-browse service: /ws/customer/?token= and /ws/agent/<code>/ with a session cookie.
+    `route(i)`: the (customer, agent) ports of session i."""
 
-    def __init__(self, rows, customer_port, agent_port, name):
-        self.rows, self.cport, self.aport, self.name = rows, customer_port, agent_port, name
+    def __init__(self, rows, route, name):
+        self.rows, self.route, self.name = rows, route, name
 
     async def _open(self, shared: Shared, url: str, origin: str, headers: dict):
         """Connect and read the `state` frame. A handshake answered 500 is retried (config B:
@@ -358,11 +379,12 @@ class Project(Target):
 
     async def session(self, shared: Shared, i: int, sem: asyncio.Semaphore, tree: dict) -> None:
         row = self.rows[i]
-        origin_c = f"http://127.0.0.1:{self.cport}"
+        cport, aport = self.route(i)
+        origin_c = f"http://127.0.0.1:{cport}"
         async with sem:
             cws = await self._open(
                 shared,
-                f"ws://127.0.0.1:{self.cport}/ws/customer/?token={row['token']}",
+                f"ws://127.0.0.1:{cport}/ws/customer/?token={row['token']}&session={row['code']}",
                 origin_c,
                 {},
             )
@@ -383,20 +405,20 @@ class Project(Target):
         async with sem:
             aws = await self._open(
                 shared,
-                f"ws://localhost:{self.aport}/ws/agent/{row['code']}/",
-                f"http://localhost:{self.aport}",
+                f"ws://localhost:{aport}/ws/agent/{row['code']}/",
+                f"http://localhost:{aport}",
                 {"Cookie": f"sessionid={row['cookie']}"},
             )
         try:
             async with asyncio.timeout(60):
-                async for text in aws:
-                    if text.startswith('{"type":"events"'):
+                async for frame in aws:
+                    if as_text(frame).startswith('{"type":"events"'):
                         break
             shared.mark_ready()
 
             async def agent_reader():
-                async for text in aws:
-                    shared.on_frame(text)
+                async for frame in aws:
+                    shared.on_frame(as_text(frame))
 
             areader = asyncio.ensure_future(agent_reader())
             await sender_loop(shared, i, lambda k, ev: send_events(ev))
@@ -690,11 +712,12 @@ class Servers:
         self,
         kind: str,
         workdir: Path,
-        db_template: Path | None,
+        db_template,
         rows: list,
         ports: dict,
         profile: bool = False,
     ):
+        """`db_template`: the seeded SQLite file, or a Database (PostgreSQL)."""
         self.kind, self.workdir, self.db_template = kind, workdir, db_template
         self.rows, self.ports = rows, ports
         self.procs: list[subprocess.Popen] = []
@@ -705,7 +728,7 @@ class Servers:
         log = open(self.workdir / log_name, "ab")
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def django_env(self, db: Path) -> dict:
+    def django_env(self, db) -> dict:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cobrowse.settings",
@@ -722,10 +745,14 @@ class Servers:
         return env
 
     def start(self) -> Target:
-        if self.kind in ("A", "B"):
-            db = self.workdir / f"run-{self.kind}.sqlite3"
-            shutil.copyfile(self.db_template, db)  # every run starts from the seeded state
-            env = self.django_env(db)
+        if self.kind in PROJECT:
+            if isinstance(self.db_template, Database):
+                env = self.django_env(self.workdir / "unused.sqlite3")
+                env["DATABASE_URL"] = self.db_template.fresh_copy()
+            else:
+                db = self.workdir / f"run-{self.kind}.sqlite3"
+                shutil.copyfile(self.db_template, db)  # every run starts from the seeded state
+                env = self.django_env(db)
             daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p"]
             if self.kind == "A":
                 port = self.ports["A"]
@@ -736,7 +763,7 @@ class Servers:
                 )
                 wait_tcp(port, self.procs[0])
                 self._warm(port)
-                return Project(self.rows, port, port, "A")
+                return Project(self.rows, lambda i: (port, port), "A")
             rport = free_port()
             self.redis = subprocess.Popen(
                 [
@@ -758,18 +785,30 @@ class Servers:
             self.extra.append(self.redis)
             wait_tcp(rport, self.redis)
             env["REDIS_URL"] = f"redis://127.0.0.1:{rport}/0"
-            for port in (self.ports["B1"], self.ports["B2"]):
+            workers = (
+                [self.ports["B1"]] if self.kind == "R" else [self.ports["B1"], self.ports["B2"]]
+            )
+            for port in workers:
                 self.procs.append(
                     self._spawn(
                         [*daphne, str(port), "cobrowse.asgi:application"],
                         env,
-                        f"daphne-B-{port}.log",
+                        f"daphne-{self.kind}-{port}.log",
                     )
                 )
-            for proc, port in zip(self.procs, (self.ports["B1"], self.ports["B2"]), strict=True):
+            for proc, port in zip(self.procs, workers, strict=True):
                 wait_tcp(port, proc)
                 self._warm(port)
-            return Project(self.rows, self.ports["B1"], self.ports["B2"], "B")
+            if self.kind == "R":
+                return Project(self.rows, lambda i: (workers[0], workers[0]), "R")
+            if self.kind == "C":
+
+                def hashed(i: int) -> tuple[int, int]:
+                    port = workers[session_hash(self.rows[i]["code"]) % len(workers)]
+                    return port, port
+
+                return Project(self.rows, hashed, "C")
+            return Project(self.rows, lambda i: (workers[0], workers[1]), "B")
         port = free_port()
         if self.kind == "bare":
             self.procs.append(
@@ -814,7 +853,49 @@ class Servers:
             stop(p)
 
 
-def seed(workdir: Path, n: int, origins: list[str]) -> tuple[Path, list]:
+PROJECT = ("A", "B", "C", "R")
+
+
+def session_hash(code: str) -> int:
+    """Which worker a session's sockets go to: a stable hash of its ID (nginx's is CRC32 on a
+    ring of points per server; any stable hash spreads sessions the same way for this)."""
+    import zlib
+
+    return zlib.crc32(code.encode())
+
+
+class Database:
+    """A private PostgreSQL 15 (tests.e2e.test_faults.Postgres) holding the seeded database as a
+    template; each run gets a fresh copy of it."""
+
+    def __init__(self) -> None:
+        from tests.e2e.test_faults import Postgres
+
+        self.server = Postgres()
+        self.server.start()
+        self.base = self.server.url.rsplit("/", 1)[0]
+        self.url = self.base + "/seed"
+        self.runs = 0
+        self.sql("CREATE DATABASE seed")
+
+    def sql(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server.url, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def fresh_copy(self) -> str:
+        self.runs += 1
+        if self.runs > 1:
+            self.sql(f"DROP DATABASE IF EXISTS run{self.runs - 1} WITH (FORCE)")
+        self.sql(f"CREATE DATABASE run{self.runs} TEMPLATE seed")
+        return f"{self.base}/run{self.runs}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def seed(workdir: Path, n: int, origins: list[str], database=None) -> tuple:
     db = workdir / "seed.sqlite3"
     env = {
         **os.environ,
@@ -825,6 +906,9 @@ def seed(workdir: Path, n: int, origins: list[str]) -> tuple[Path, list]:
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    if database is not None:
+        env["DATABASE_URL"] = database.url
+        db = database
     t0 = time.monotonic()
     subprocess.run(
         [PY, "manage.py", "migrate", "--noinput"],
@@ -906,7 +990,7 @@ def snapshot_timing(workdir, db, rows, ports, repeats: int = 5) -> dict:
 
         async def measure(tree):
             row = rows[0]
-            port = target.cport
+            port = target.route(0)[0]
             origin_c = f"http://127.0.0.1:{port}"
             cws = await connect(
                 f"ws://127.0.0.1:{port}/ws/customer/?token={row['token']}",
@@ -941,7 +1025,7 @@ def snapshot_timing(workdir, db, rows, ports, repeats: int = 5) -> dict:
                     size = len(frame.encode())
                     t0 = time.perf_counter()
                     await cws.send(frame)
-                    while not (await aws.recv()).startswith('{"type":"events"'):
+                    while not as_text(await aws.recv()).startswith('{"type":"events"'):
                         pass
                     if r:  # the first one warms the policy cache
                         times.append((time.perf_counter() - t0) * 1000)
@@ -1004,6 +1088,7 @@ def main() -> None:
         "--profile", type=int, default=0, help="run py-spy on config A at this N (an extra run)"
     )
     ap.add_argument("--budget", type=float, default=540, help="no new run starts after this")
+    ap.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--json", default=str(ROOT / "bench" / "relay-results.json"))
     args = ap.parse_args()
 
@@ -1031,8 +1116,9 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(report, indent=2))
 
     db, rows = (None, [])
-    if {"A", "B"} & set(targets) or args.snapshot:
-        db, rows = seed(workdir, max([*ns, args.profile]), origins)
+    database = Database() if args.database == "postgres" else None
+    if set(PROJECT) & set(targets) or args.snapshot:
+        db, rows = seed(workdir, max([*ns, args.profile]), origins, database)
 
     def over_budget() -> bool:
         return time.monotonic() - started > args.budget
@@ -1081,7 +1167,7 @@ def main() -> None:
                 first_fail[kind] = n
 
     if args.search:
-        for kind in [k for k in ("A", "B") if k in first_fail]:
+        for kind in [k for k in PROJECT if k in first_fail]:
             lo, hi = last_pass.get(kind, 0), first_fail[kind]
             for _ in range(3):
                 mid = (lo + hi) // 2
@@ -1128,6 +1214,8 @@ def main() -> None:
             report["snapshot"] = f"failed: {e!r}"
         print("[snapshot] " + json.dumps(report["snapshot"]), flush=True)
     report["elapsed_s"] = round(time.monotonic() - started, 1)
+    if database is not None:
+        database.stop()
     save()
     print(f"[done] {report['elapsed_s']} s; largest N holding: {last_pass}; json: {args.json}")
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmark in sequence, each with a hard time limit. Results go to bench/out/.
-#   bench/run_all.sh            (about 30 minutes in all on the 2-core machine)
+#   bench/run_all.sh            (about 45 minutes in all on the 2-core machine)
 # Everything binds 127.0.0.1 only; relay.py starts and stops its own daphne/redis processes.
 set -u
 cd "$(dirname "$0")/.."
@@ -31,4 +31,7 @@ run 300 hostile $PY bench/hostile.py --seconds 6 --json "$OUT/hostile.json"
 run 480 traffic $PY bench/traffic.py --minutes 5 --json "$OUT/traffic.json"
 run 780 relay $PY bench/relay.py --sessions 100,250,500,1000 --seconds 10 --search --snapshot \
   --profile 250 --budget 600 --json "$OUT/relay.json"
+# Scale-out on PostgreSQL and Redis: embedded, one worker on Redis, two hashed, two split.
+run 1000 scale-out $PY bench/relay.py --targets A,R,C,B --sessions 100,250,500 --seconds 10 \
+  --database postgres --search --budget 780 --json "$OUT/scale-out.json"
 exit $status
