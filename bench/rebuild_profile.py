@@ -1,11 +1,13 @@
-"""Where the agent's browser spends the first mirror of a large page (issue 13, item 2).
+"""Where the agent's and the customer's browsers spend the first mirror of a large page (issue
+13, item 2).
 
     COBROWSE_UNMINIFIED=1 npm run --silent build   # readable function names
     .venv/bin/python bench/rebuild_profile.py [--nodes 10000] [--top 25]
     npm run --silent build                         # the minified bundles again
 
 Chromium's own sampling profiler (DevTools protocol, 100 µs interval) runs in the agent's page
-from the **Join co-browse** click until the page's last element is in the mirror. Printed: the
+and in the customer's from the **Join co-browse** click until the page's last element is in the
+mirror. Printed: the
 time, then the functions with the most self time, and the share of the samples in the replayer
 (rrweb), in the workspace's own code and in the browser (layout, style, parsing, garbage).
 """
@@ -38,18 +40,31 @@ def main(nodes: int, top: int) -> None:
             code = start_cobrowse(customer, srv.customer_base + "/demo/")
             count = customer.evaluate(GENERATE, nodes)
             login(agent, srv.agent_base, "agent1")
-            cdp = agent.context.new_cdp_session(agent)
-            cdp.send("Profiler.enable")
-            cdp.send("Profiler.setSamplingInterval", {"interval": 100})
-            cdp.send("Profiler.start")
+            profilers = {"agent": agent, "customer": customer}
+            for page in profilers.values():
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+                cdp.send("Profiler.start")
+                page._bench_cdp = cdp  # type: ignore[attr-defined]
             start = time.perf_counter()
             join(agent, code)
             expect(mirror(agent).locator("#generated-end")).to_be_attached(timeout=30_000)
             elapsed = (time.perf_counter() - start) * 1000
-            profile = cdp.send("Profiler.stop")["profile"]
+            profiles = {
+                side: page._bench_cdp.send("Profiler.stop")["profile"]  # type: ignore[attr-defined]
+                for side, page in profilers.items()
+            }
             browser.close()
     finally:
         srv.stop()
+    print(f"{count} elements; join -> last element in the mirror: {elapsed:.0f} ms")
+    for side, bundle in (("agent", "workspace.js"), ("customer", "widget.js")):
+        report(side, bundle, profiles[side], top)
+
+
+def report(side: str, bundle: str, profile: dict, top: int) -> None:
+    """Self time per function, and the share of the samples by where the code comes from."""
     by_id = {node["id"]: node for node in profile["nodes"]}
     self_us: collections.Counter = collections.Counter()
     where: collections.Counter = collections.Counter()
@@ -61,18 +76,17 @@ def main(nodes: int, top: int) -> None:
         self_us[f"{name} {url}:{frame['lineNumber'] + 1}"] += delta
         if name == "(idle)":
             where["idle"] += delta
-        elif "workspace.js" in url:
-            where["workspace bundle (rrweb replayer + workspace code)"] += delta
+        elif bundle in url:
+            where[f"{bundle} (rrweb + this project's code)"] += delta
         elif url:
             where[url] += delta
         else:
             where["browser: " + name] += delta
     total = sum(where.values()) or 1
-    print(f"{count} elements; join -> last element in the mirror: {elapsed:.0f} ms")
-    print("share of samples:")
+    print(f"== the {side}'s page: share of samples")
     for key, us in where.most_common(12):
         print(f"  {us / 1000:8.1f} ms  {100 * us / total:5.1f} %  {key}")
-    print(f"top {top} functions by self time:")
+    print(f"   top {top} functions by self time:")
     for key, us in self_us.most_common(top):
         print(f"  {us / 1000:8.1f} ms  {key}")
 

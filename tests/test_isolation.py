@@ -5,6 +5,9 @@ bench/hostile.py measures the other sessions' latency under the same attacks."""
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import zlib
 
 import pytest
@@ -237,3 +240,17 @@ async def test_a_burst_of_snapshots_is_cut_to_the_allowed_rate(site, agent):
     assert 10 <= relayed < 20
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+def test_a_server_process_keeps_what_it_loaded_out_of_garbage_collections():
+    """Full collections over Django's objects paused every session for 110-180 ms while a
+    customer sent large pages (bench/RESULTS.md): the ASGI module freezes them and collects the
+    young generation less often."""
+    probe = "import gc, cobrowse.asgi; print(gc.get_freeze_count(), *gc.get_threshold())"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cobrowse.settings", "DEBUG": "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    frozen, *threshold = (int(word) for word in out.stdout.split())
+    assert frozen > 20_000, out.stderr[-2000:]
+    assert threshold == [50_000, 20, 100]
