@@ -118,6 +118,33 @@ async def test_an_agent_socket_on_another_worker_gets_every_frame_through_the_la
     await agent_ws.disconnect()
 
 
+@on_redis
+async def test_an_agent_socket_elsewhere_that_answers_late_gets_a_fresh_snapshot_and_the_page(
+    site, agent, channel_layer_kind
+):
+    session, _, customer, agent_ws = await connected_pair(site, agent)
+    await page_shown(customer, agent_ws)
+    await asyncio.sleep(WINDOW + 0.2)  # the customer's socket thinks it knows every agent socket
+    layer = get_channel_layer()
+    elsewhere = await layer.new_channel()
+    await layer.group_add(agent_group(session.pk), elsewhere)
+    await layer.group_send(
+        customer_group(session.pk),
+        {"type": "agent.here", "agent": "Alice Agent", "agent_id": agent.pk}
+        | {"channel": elsewhere, "worker": "another-worker"},
+    )
+    request = await customer.receive_json_from(timeout=5)
+    assert request == {"type": "snapshot.request", "reason": "agent_found"}
+    await customer.send_json_to(snapshot_frame(2))
+    await expect_once(agent_ws, snapshot_frame(2))
+    message = await asyncio.wait_for(layer.receive(elsewhere), 5)
+    while message["event"]["type"] != "relay.customer":
+        message = await asyncio.wait_for(layer.receive(elsewhere), 5)
+    assert json.loads(message["event"]["text"]) == snapshot_frame(2)
+    await customer.disconnect()
+    await agent_ws.disconnect()
+
+
 @pytest.mark.parametrize("channel_layer_kind", ["memory"], indirect=True)
 async def test_in_one_embedded_process_nothing_goes_through_the_layer(
     site, agent, channel_layer_kind

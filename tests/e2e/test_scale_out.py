@@ -175,6 +175,10 @@ def test_a_customer_on_one_worker_and_an_agent_on_another_cobrowse(
     expect(agent_page.get_by_test_id("url-bar")).to_have_value(
         first.customer_base + "/demo/products/"
     )
+    # Long after the new page's socket found out where the agent's is, its changes still get there.
+    customer.wait_for_timeout(3000)
+    customer.evaluate("document.querySelector('h1').textContent = 'Still across workers'")
+    expect(view.locator("h1")).to_have_text("Still across workers")
     screenshot(request, customer=customer, agent=agent_page)
     # The two workers meet in Redis: the session's groups are pub/sub channels there.
     channels = redis.Redis.from_url(redis_url).pubsub_channels()
