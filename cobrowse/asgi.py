@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# The garbage collector's full collections stopped every session for 120-180 ms at a time while
+# The garbage collector's full collections stopped every session for 110-180 ms at a time while
 # one customer sent large pages (bench/hostile.py; a gc callback measured the pauses as CPU spent
 # inside the collector). Everything loaded so far (Django, the apps, the modules: about 100,000
 # objects) is frozen out of the collections, and the young generation is collected after 50,000

@@ -10,8 +10,9 @@ from channels.layers import get_channel_layer
 from cobrowse import metrics
 from sessions_app import consumers
 from sessions_app.realtime import agent_group, customer_group
-from tests.rrweb import change_frame, snapshot_frame
+from tests.rrweb import change_frame, events_frame, page_load, snapshot_frame
 from tests.test_consumers import connected_pair
+from tests.test_privacy_consumers import CARD, SECRET
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -75,6 +76,31 @@ async def test_a_frame_sent_before_the_customer_knows_where_the_agent_is_arrives
     await agent_ws.disconnect()
 
 
+async def socket_elsewhere(session, agent, announced_by: str) -> str:
+    """An agent socket of another worker as Redis sees it: in the session's agent group, and
+    announced to the customer's consumer (agent.joined, or agent.here: a probe's answer)."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(agent_group(session.pk), channel)
+    await layer.group_send(
+        customer_group(session.pk),
+        {"type": announced_by, "agent": "Alice Agent", "agent_id": agent.pk}
+        | {"channel": channel, "worker": "another-worker"},
+    )
+    return channel
+
+
+async def received_elsewhere(channel: str) -> list[dict]:
+    """The page events Redis carried to that socket, up to and including the next page frame."""
+    layer, events = get_channel_layer(), []
+    while not events or events[-1]["type"] != "relay.customer":
+        message = await asyncio.wait_for(layer.receive(channel), 5)
+        assert message["type"] == "customer.remote"
+        assert message["origin"] == consumers.WORKER_ID
+        events.append(message["event"])
+    return events
+
+
 @on_redis
 async def test_an_agent_socket_on_another_worker_gets_every_frame_through_the_layer_until_it_leaves(
     site, agent, channel_layer_kind
@@ -82,14 +108,7 @@ async def test_an_agent_socket_on_another_worker_gets_every_frame_through_the_la
     session, _, customer, agent_ws = await connected_pair(site, agent)
     await page_shown(customer, agent_ws)
     await asyncio.sleep(0.2)  # the first snapshot's copy through Redis has gone by
-    layer = get_channel_layer()
-    elsewhere = await layer.new_channel()  # an agent socket of another worker, as Redis sees it
-    await layer.group_add(agent_group(session.pk), elsewhere)
-    await layer.group_send(
-        customer_group(session.pk),
-        {"type": "agent.joined", "agent": "Alice Agent", "agent_id": agent.pk}
-        | {"channel": elsewhere, "worker": "another-worker"},
-    )
+    elsewhere = await socket_elsewhere(session, agent, "agent.joined")
     assert (await customer.receive_json_from(timeout=5))["type"] == "snapshot.request"
     assert (await customer.receive_json_from(timeout=5))["type"] == "agent.joined"
     await asyncio.sleep(WINDOW + 0.1)
@@ -97,15 +116,10 @@ async def test_an_agent_socket_on_another_worker_gets_every_frame_through_the_la
     for frame in (snapshot_frame(2), change_frame(3)):
         await customer.send_json_to(frame)
         await expect_once(agent_ws, frame)  # the socket on this worker: handed over, once
-        message = await asyncio.wait_for(layer.receive(elsewhere), 5)
-        while message["event"]["type"] != "relay.customer":  # the refusal list comes first
-            message = await asyncio.wait_for(layer.receive(elsewhere), 5)
-        assert message["type"] == "customer.remote"
-        assert message["origin"] == consumers.WORKER_ID
-        assert json.loads(message["event"]["text"]) == frame
+        assert json.loads((await received_elsewhere(elsewhere))[-1]["text"]) == frame
 
-    await layer.group_discard(agent_group(session.pk), elsewhere)
-    await layer.group_send(
+    await get_channel_layer().group_discard(agent_group(session.pk), elsewhere)
+    await get_channel_layer().group_send(
         customer_group(session.pk),
         {"type": "agent.disconnected", "channel": elsewhere, "worker": "another-worker"},
     )
@@ -119,28 +133,22 @@ async def test_an_agent_socket_on_another_worker_gets_every_frame_through_the_la
 
 
 @on_redis
-async def test_an_agent_socket_elsewhere_that_answers_late_gets_a_fresh_snapshot_and_the_page(
+async def test_a_late_agent_socket_elsewhere_gets_the_scrubbed_page_after_its_refusal_list(
     site, agent, channel_layer_kind
 ):
     session, _, customer, agent_ws = await connected_pair(site, agent)
     await page_shown(customer, agent_ws)
     await asyncio.sleep(WINDOW + 0.2)  # the customer's socket thinks it knows every agent socket
-    layer = get_channel_layer()
-    elsewhere = await layer.new_channel()
-    await layer.group_add(agent_group(session.pk), elsewhere)
-    await layer.group_send(
-        customer_group(session.pk),
-        {"type": "agent.here", "agent": "Alice Agent", "agent_id": agent.pk}
-        | {"channel": elsewhere, "worker": "another-worker"},
-    )
+    elsewhere = await socket_elsewhere(session, agent, "agent.here")
     request = await customer.receive_json_from(timeout=5)
     assert request == {"type": "snapshot.request", "reason": "agent_found"}
-    await customer.send_json_to(snapshot_frame(2))
-    await expect_once(agent_ws, snapshot_frame(2))
-    message = await asyncio.wait_for(layer.receive(elsewhere), 5)
-    while message["event"]["type"] != "relay.customer":
-        message = await asyncio.wait_for(layer.receive(elsewhere), 5)
-    assert json.loads(message["event"]["text"]) == snapshot_frame(2)
+    await customer.send_json_to(events_frame(2, page_load(CARD, timestamps=True)))
+    here = await agent_ws.receive_from(timeout=5)
+    assert SECRET not in here and '"value":"****"' in here
+    first, *_, page = await received_elsewhere(elsewhere)
+    # What the agent may not touch arrives before the page it belongs to, through Redis too.
+    assert first["type"] == "guard.refused" and 10 in {node for node, _ in first["ids"]}
+    assert SECRET not in page["text"] and '"value":"****"' in page["text"]
     await customer.disconnect()
     await agent_ws.disconnect()
 
