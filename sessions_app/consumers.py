@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 from urllib.parse import parse_qs
 
 from asgiref.typing import WebSocketReceiveEvent
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -228,6 +229,15 @@ class _SessionSocket(AsyncWebsocketConsumer):
         await self.accept()
         await self.send_json(error.to_frame())
         await self.close(code=error.close_code)
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            # The browser closed the socket while a group event for it was being handled: the
+            # socket's websocket.disconnect is queued behind it and disconnect() still runs (it
+            # tells the other side). Raising here would end the consumer without it.
+            log.debug("send to a closed %s socket of session %s", self.socket_role, self.session_id)
 
     async def send_json(self, data: dict) -> None:
         await self.send(text_data=json.dumps(data, separators=(",", ":")))

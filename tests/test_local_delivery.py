@@ -165,3 +165,19 @@ async def test_in_one_embedded_process_nothing_goes_through_the_layer(
     assert through_layer() == before
     await customer.disconnect()
     await agent_ws.disconnect()
+
+
+async def test_an_event_for_an_agent_socket_the_browser_just_closed_does_not_end_its_consumer():
+    """A beat or a page frame handled after the browser closed the socket but before its
+    disconnect message: the send fails inside daphne, and the consumer must go on to its
+    disconnect(), which tells the customer the agent left (a crash there left the customer's
+    page waiting for an agent who was gone)."""
+    from autobahn.exception import Disconnected
+
+    async def closed(message):
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    socket = consumers.AgentConsumer()
+    socket.base_send = closed
+    await socket.send_json({"type": "customer.beat", "t": None})  # raises without the guard
+    await socket.send(bytes_data=b"\x78\x9c")
